@@ -1,0 +1,1 @@
+"""Kabar's services: ingest (newsroom API), index (Celery workers), publish (reader side)."""

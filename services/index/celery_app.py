@@ -1,0 +1,109 @@
+"""The worker's Celery app: queues, routes, JSON only, acks_late, prefetch 1, dead-lettering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init, worker_process_shutdown
+from elasticsearch import Elasticsearch
+from redis import Redis
+
+from services.index.config import IndexSettings
+from shared.es import IndexNames, create_client, ensure_indices
+from shared.logging import configure_logging
+from shared.messaging import celery_config, declare_topology
+from shared.state import StateStore
+
+
+@dataclass
+class WorkerContext:
+    """Clients of one worker process, created after fork and closed at shutdown."""
+
+    settings: IndexSettings
+    es: Elasticsearch
+    redis: Redis
+    store: StateStore
+    names: IndexNames
+
+    @classmethod
+    def open(cls, settings: IndexSettings) -> WorkerContext:
+        redis = Redis.from_url(settings.redis_url, socket_timeout=10)
+        return cls(
+            settings=settings,
+            es=create_client(settings),
+            redis=redis,
+            store=StateStore(redis, settings.prefix),
+            names=IndexNames(settings.prefix),
+        )
+
+    def close(self) -> None:
+        self.es.close()
+        self.redis.close()
+
+
+class KabarCelery(Celery):
+    """Celery with a per-process WorkerContext, opened lazily in whichever process runs tasks."""
+
+    kabar_settings: IndexSettings
+    _context: WorkerContext | None = None
+
+    @property
+    def context(self) -> WorkerContext:
+        if self._context is None:
+            self._context = WorkerContext.open(self.kabar_settings)
+        return self._context
+
+    def close_context(self) -> None:
+        if self._context is not None:
+            self._context.close()
+            self._context = None
+
+
+def create_celery(settings: IndexSettings | None = None) -> KabarCelery:
+    """Build the worker app; nothing connects until a worker starts."""
+    settings = settings or IndexSettings()
+    app = KabarCelery("kabar-index", set_as_current=False)
+    app.kabar_settings = settings
+    conf: dict[str, Any] = celery_config(broker_url=settings.broker_url, prefix=settings.prefix)
+    conf.update(
+        task_acks_late=True,
+        # A message whose task failed for good is rejected without requeue, so RabbitMQ dead-letters it.
+        task_acks_on_failure_or_timeout=False,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=True,
+        task_send_sent_event=False,
+        broker_connection_max_retries=None,
+    )
+    app.conf.update(conf)
+
+    from services.index import tasks
+
+    tasks.register(app)
+
+    @worker_process_init.connect(weak=False)
+    def _open(**_: Any) -> None:
+        configure_logging(level=settings.log_level, json=settings.log_json)
+        app.close_context()  # never reuse a client inherited through fork
+
+    @worker_process_shutdown.connect(weak=False)
+    def _close(**_: Any) -> None:
+        app.close_context()
+
+    return app
+
+
+def bootstrap(settings: IndexSettings) -> None:
+    """Safe on every deploy: index template, first index behind the alias, queues and dead-letter queue."""
+    es = create_client(settings)
+    try:
+        ensure_indices(es, IndexNames(settings.prefix))
+    finally:
+        es.close()
+    app = Celery(set_as_current=False)
+    app.conf.update(celery_config(broker_url=settings.broker_url, prefix=settings.prefix))
+    with app.connection_for_write() as conn:
+        declare_topology(conn, settings.prefix)

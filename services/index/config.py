@@ -1,0 +1,17 @@
+"""Index worker settings."""
+
+from __future__ import annotations
+
+from shared.settings import KabarSettings
+
+
+class IndexSettings(KabarSettings):
+    """Worker behaviour (env KABAR_*)."""
+
+    related_k: int = 5
+    related_countdown_seconds: float = 0.5
+    # Older articles that get the new one in their lists, at most this many per new article.
+    related_fanout: int = 5
+    related_refresh_debounce_seconds: float = 5.0
+    max_retries: int = 12
+    retry_backoff_max_seconds: int = 60

@@ -1,0 +1,154 @@
+"""Turn article events into Elasticsearch documents and apply them with external versioning.
+
+The document id is the article uid and the external version is Kabar's revision, so a replayed or
+out-of-order event is answered with a version conflict by Elasticsearch and is simply a no-op.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from elasticsearch import Elasticsearch, helpers
+
+from shared.es import IndexNames
+from shared.events import ArticleEvent, Operation
+from shared.models import ArticlePayload, article_path
+from shared.state import StateStore
+from shared.text import clean_body, remove_boilerplate, slugify, strip_tags
+
+log = structlog.get_logger()
+
+PUBLISHED = "published"
+
+
+@dataclass
+class ApplyResult:
+    """What one batch did: which uids changed how, and which events failed for good."""
+
+    upserted: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def build_document(event: ArticleEvent) -> dict[str, Any]:
+    """The searchable document of an upsert: cleaned text, editors' inline links cut out and kept."""
+    article: ArticlePayload | None = event.article
+    assert article is not None, "upsert events carry the article"
+    body = clean_body(article.body_html)
+    title = strip_tags(article.title)
+    editor_related = [r.model_dump(exclude_none=True) for r in article.related]
+    editor_related += [
+        {"title": link.text, **({"url": link.href} if link.href else {}), "inline": True} for link in body.links
+    ]
+    return {
+        "uid": event.uid,
+        "newsroom": event.newsroom,
+        "external_id": event.external_id,
+        "status": PUBLISHED,
+        "revision": event.revision,
+        "version": event.version,
+        "title": title,
+        "title_suggest": {"input": [title], "weight": 1},
+        "dek": remove_boilerplate(strip_tags(article.dek)) if article.dek else None,
+        "body_text": body.text,
+        "body_html": body.html,
+        "section": article.section,
+        "section_slug": slugify(article.section or "berita", max_length=40),
+        "tags": article.tags,
+        "authors": article.authors,
+        "byline": article.byline,
+        "dateline": article.dateline,
+        "language": article.language,
+        "source": article.source,
+        "slug": slugify(title),
+        "path": article_path(uid=event.uid, title=title, section=article.section, published_at=article.published_at),
+        "canonical_url": article.canonical_url,
+        "published_at": article.published_at.isoformat(),
+        "updated_at": article.updated_at.isoformat() if article.updated_at else None,
+        "accepted_at": event.accepted_at.isoformat(),
+        "indexed_at": datetime.now(UTC).isoformat(),
+        "images": [i.model_dump(mode="json") for i in article.images],
+        "editor_related": editor_related,
+    }
+
+
+def _removal_document(event: ArticleEvent, existing: dict[str, Any] | None) -> dict[str, Any]:
+    """Withdraw keeps the content (hidden from readers); delete keeps only a tombstone."""
+    if event.op == Operation.WITHDRAW and existing:
+        doc = {**existing}
+    else:
+        keep = ("uid", "newsroom", "external_id", "path", "section", "section_slug", "slug", "title")
+        doc = {k: v for k, v in (existing or {}).items() if k in keep}
+        doc.update({"uid": event.uid, "newsroom": event.newsroom, "external_id": event.external_id})
+        if event.op == Operation.DELETE:
+            doc.pop("title", None)
+    doc.update(
+        {
+            "status": event.op.value,
+            "revision": event.revision,
+            "version": event.version,
+            "indexed_at": datetime.now(UTC).isoformat(),
+        }
+    )
+    doc.pop("title_suggest", None)
+    return doc
+
+
+def apply_events(*, es: Elasticsearch, store: StateStore, names: IndexNames, events: list[ArticleEvent]) -> ApplyResult:
+    """Apply a batch with one bulk request; version conflicts mean a newer revision is already there."""
+    result = ApplyResult()
+    removals = [e for e in events if e.op != Operation.UPSERT]
+    existing: dict[str, dict[str, Any]] = {}
+    if removals:
+        found = es.mget(index=names.articles, ids=[e.uid for e in removals])
+        existing = {d["_id"]: d["_source"] for d in found["docs"] if d.get("found")}
+    actions = []
+    for event in events:
+        source = (
+            build_document(event) if event.op == Operation.UPSERT else _removal_document(event, existing.get(event.uid))
+        )
+        actions.append(
+            {
+                "_op_type": "index",
+                "_index": names.articles,
+                "_id": event.uid,
+                "version": event.revision,
+                "version_type": "external",
+                "_source": source,
+            }
+        )
+    by_uid = {e.uid: e for e in events}
+    for ok, item in helpers.streaming_bulk(
+        es, actions, raise_on_error=False, raise_on_exception=True, max_retries=3, initial_backoff=1
+    ):
+        info = item["index"]
+        uid = info["_id"]
+        event = by_uid[uid]
+        if ok:
+            (result.upserted if event.op == Operation.UPSERT else result.removed).append(uid)
+            store.mark_applied(uid, event.revision, indexed_at=datetime.now(UTC).isoformat())
+        elif info.get("status") == 409:
+            # Elasticsearch already holds this or a newer revision: a replay or an out-of-order delivery.
+            result.stale.append(uid)
+            store.mark_applied(uid, event.revision)
+        elif info.get("status", 500) >= 500 or info.get("status") == 429:
+            raise TransientIndexError(f"bulk item {uid} failed with {info.get('status')}: {info.get('error')}")
+        else:
+            result.failed[uid] = str(info.get("error"))[:500]
+            store.mark_failed(uid, event.revision, str(info.get("error")))
+    log.info(
+        "articles.applied",
+        upserted=len(result.upserted),
+        removed=len(result.removed),
+        stale=len(result.stale),
+        failed=len(result.failed),
+    )
+    return result
+
+
+class TransientIndexError(Exception):
+    """Elasticsearch could not take a write now; the task is retried with backoff."""

@@ -1,0 +1,111 @@
+"""Thin task bodies: parse the versioned payload, call the indexer or related module, schedule follow-ups."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from celery import Task
+from celery.exceptions import Reject
+from elastic_transport import ConnectionError as ESConnectionError
+from elastic_transport import ConnectionTimeout
+from elasticsearch import ApiError
+from pydantic import ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from services.index import indexer, related
+from shared.events import ArticleEvent
+from shared.messaging import TASK_INDEX_EVENTS, TASK_RELATED_COMPUTE, TASK_RELATED_REFRESH, Queues
+
+if TYPE_CHECKING:
+    from services.index.celery_app import KabarCelery, WorkerContext
+
+log = structlog.get_logger()
+
+TRANSIENT = (ESConnectionError, ConnectionTimeout, indexer.TransientIndexError, RedisConnectionError)
+
+
+def _is_transient_api_error(exc: BaseException) -> bool:
+    return isinstance(exc, ApiError) and (exc.meta.status >= 500 or exc.meta.status == 429)
+
+
+def register(app: KabarCelery) -> None:
+    """Define Kabar's tasks on this app (explicit, so building an app has no import-time side effects)."""
+    settings = app.kabar_settings
+    queues = Queues(settings.prefix)
+    retry_policy: dict[str, Any] = {
+        "autoretry_for": TRANSIENT,
+        "retry_backoff": 1,
+        "retry_backoff_max": settings.retry_backoff_max_seconds,
+        "retry_jitter": True,
+        "max_retries": settings.max_retries,
+        "acks_late": True,
+    }
+
+    def ctx() -> WorkerContext:
+        return app.context
+
+    def schedule_related(uid: str, *, refresh: bool) -> None:
+        """Debounced: one pending computation per article at a time."""
+        c = ctx()
+        delay = settings.related_refresh_debounce_seconds if refresh else settings.related_countdown_seconds
+        key = f"{settings.prefix}:related:pending:{uid}"
+        if c.redis.set(key, "1", nx=True, ex=max(int(delay) + 30, 30)):
+            app.send_task(
+                TASK_RELATED_REFRESH if refresh else TASK_RELATED_COMPUTE,
+                args=[uid],
+                queue=queues.related,
+                countdown=delay,
+            )
+
+    class KabarTask(Task):
+        def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+            log.error("task.failed", task=self.name, task_id=task_id, error=repr(exc)[:300])
+            for raw in (kwargs or {}).get("events", []):
+                try:
+                    ctx().store.mark_failed(raw["uid"], int(raw["revision"]), repr(exc))
+                except Exception:  # state is best effort; the message itself is dead-lettered
+                    log.warning("task.mark_failed_failed", task_id=task_id)
+
+    @app.task(name=TASK_INDEX_EVENTS, bind=True, base=KabarTask, **retry_policy)
+    def apply_events(self: Task, events: list[dict[str, Any]]) -> dict[str, int]:
+        try:
+            parsed = [ArticleEvent.model_validate(e) for e in events]
+        except ValidationError as exc:
+            # A message no code version can read: straight to the dead-letter queue, no retries.
+            log.error("task.poison_message", task_id=self.request.id, error=str(exc)[:500])
+            raise Reject(str(exc)[:200], requeue=False) from exc
+        c = ctx()
+        try:
+            result = indexer.apply_events(es=c.es, store=c.store, names=c.names, events=parsed)
+        except ApiError as exc:
+            if _is_transient_api_error(exc):
+                raise indexer.TransientIndexError(str(exc)) from exc
+            raise
+        for uid in result.upserted:
+            schedule_related(uid, refresh=False)
+        for uid in result.removed:
+            c.es.options(ignore_status=404).delete(index=c.names.related, id=uid)
+            for other in related.lists_containing(es=c.es, names=c.names, uid=uid):
+                schedule_related(other, refresh=True)
+        return {"upserted": len(result.upserted), "removed": len(result.removed), "stale": len(result.stale)}
+
+    @app.task(name=TASK_RELATED_COMPUTE, bind=True, base=KabarTask, **retry_policy)
+    def compute(self: Task, uid: str) -> int:
+        c = ctx()
+        c.redis.delete(f"{settings.prefix}:related:pending:{uid}")
+        doc = related.compute_related(es=c.es, names=c.names, uid=uid, k=settings.related_k)
+        if not doc:
+            return 0
+        # Freshness both ways: the older stories this one is closest to get it in their lists too.
+        computed = [i for i in doc["items"] if i.get("kind") == "computed"][: settings.related_fanout]
+        for item in computed:
+            schedule_related(item["uid"], refresh=True)
+        return len(doc["items"])
+
+    @app.task(name=TASK_RELATED_REFRESH, bind=True, base=KabarTask, **retry_policy)
+    def refresh(self: Task, uid: str) -> int:
+        c = ctx()
+        c.redis.delete(f"{settings.prefix}:related:pending:{uid}")
+        doc = related.compute_related(es=c.es, names=c.names, uid=uid, k=settings.related_k)
+        return len(doc["items"]) if doc else 0

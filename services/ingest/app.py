@@ -1,0 +1,58 @@
+"""Ingest app factory: clients are created in the lifespan and handed to requests via request.state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import FastAPI
+from redis import Redis
+
+from services.ingest.config import IngestSettings
+from services.ingest.publisher import EventPublisher
+from services.ingest.routes import router
+from shared.errors import install_problem_handlers
+from shared.logging import configure_logging
+from shared.state import StateStore
+
+
+def create_app(settings: IngestSettings | None = None) -> FastAPI:
+    """Build the newsroom API; settings are read from the environment when not given."""
+    settings = settings or IngestSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        configure_logging(level=settings.log_level, json=settings.log_json)
+        redis = Redis.from_url(settings.redis_url, socket_timeout=5)
+        publisher = EventPublisher(
+            broker_url=settings.broker_url,
+            prefix=settings.prefix,
+            confirm_timeout=settings.confirm_timeout_seconds,
+            retry_after=settings.retry_after_seconds,
+        )
+        try:
+            publisher.declare()
+        except Exception:  # the broker may come up later; publishing answers 503 until then
+            structlog.get_logger().warning("ingest.broker_unavailable_at_start")
+        try:
+            yield {
+                "settings": settings,
+                "redis": redis,
+                "publisher": publisher,
+                "store": StateStore(redis, settings.prefix),
+            }
+        finally:
+            publisher.close()
+            redis.close()
+
+    app = FastAPI(
+        title="Kabar ingest",
+        version="1.0.0",
+        lifespan=lifespan,
+        description="The newsroom API: create, update, unpublish and delete articles.",
+    )
+    install_problem_handlers(app)
+    app.include_router(router)
+    return app

@@ -1,0 +1,17 @@
+"""Ingest settings."""
+
+from __future__ import annotations
+
+from shared.settings import KabarSettings
+
+
+class IngestSettings(KabarSettings):
+    """Limits and hand-off settings for the newsroom API (env KABAR_*)."""
+
+    max_request_bytes: int = 5_000_000
+    max_body_chars: int = 500_000
+    max_bulk_items: int = 500
+    confirm_timeout_seconds: float = 5.0
+    retry_after_seconds: int = 5
+    rate_limit_per_minute: int = 6000
+    idempotency_ttl_seconds: int = 86_400

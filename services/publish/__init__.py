@@ -1,0 +1,1 @@
+"""Publish: the reader side — pages, search, feeds, sitemaps and a JSON API."""

@@ -1,0 +1,34 @@
+"""Indonesian-first dates and numbers through Babel's CLDR data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+
+_ZONE_ABBR = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
+
+
+def parse_dt(value: str | datetime | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+def long_datetime(value: str | datetime | None, *, locale: str = "id", tz: str = "Asia/Jakarta") -> str:
+    """'Senin, 27 Desember 2021 · 10.15 WIB' (Indonesian) or the English equivalent."""
+    dt = parse_dt(value)
+    if dt is None:
+        return ""
+    local = dt.astimezone(ZoneInfo(tz))
+    day = format_datetime(local, "EEEE, d MMMM y", locale=locale)
+    clock = format_datetime(local, "HH.mm" if locale.startswith("id") else "HH:mm", locale=locale)
+    return f"{day} · {clock} {_ZONE_ABBR.get(tz, local.tzname() or '')}".strip()
+
+
+def short_date(value: str | datetime | None, *, locale: str = "id", tz: str = "Asia/Jakarta") -> str:
+    dt = parse_dt(value)
+    if dt is None:
+        return ""
+    return format_datetime(dt.astimezone(ZoneInfo(tz)), "d MMM y", locale=locale)

@@ -1,0 +1,135 @@
+"""One error hierarchy, rendered as RFC 9457 problem+json by the APIs and as friendly pages for HTML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class KabarError(Exception):
+    """An expected failure with an HTTP status; never a 500."""
+
+    status = 400
+    title = "Bad request"
+    type_slug = "bad-request"
+
+    def __init__(
+        self, detail: str | None = None, *, headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+
+class Unauthorized(KabarError):
+    status, title, type_slug = 401, "Unauthorized", "unauthorized"
+
+
+class Forbidden(KabarError):
+    status, title, type_slug = 403, "Forbidden", "forbidden"
+
+
+class NotFound(KabarError):
+    status, title, type_slug = 404, "Not found", "not-found"
+
+
+class Conflict(KabarError):
+    status, title, type_slug = 409, "Conflict", "conflict"
+
+
+class Gone(KabarError):
+    status, title, type_slug = 410, "Gone", "gone"
+
+
+class PayloadTooLarge(KabarError):
+    status, title, type_slug = 413, "Payload too large", "payload-too-large"
+
+
+class Unprocessable(KabarError):
+    status, title, type_slug = 422, "Unprocessable content", "validation-error"
+
+
+class RateLimited(KabarError):
+    status, title, type_slug = 429, "Too many requests", "rate-limited"
+
+
+class ServiceUnavailable(KabarError):
+    status, title, type_slug = 503, "Service unavailable", "unavailable"
+
+
+def problem(
+    *,
+    status: int,
+    title: str,
+    detail: str,
+    type_slug: str,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body = {
+        "type": f"https://kabar.dev/problems/{type_slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **({"instance": instance} if instance else {}),
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def json_pointer(loc: tuple[Any, ...] | list[Any]) -> str:
+    """A pydantic error location as an RFC 6901 JSON pointer into the request body."""
+    parts = list(loc)
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+    return [{"pointer": json_pointer(e.get("loc", ())), "detail": str(e.get("msg", "invalid"))} for e in errors]
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Render every error of an API app as problem+json."""
+
+    @app.exception_handler(KabarError)
+    async def _kabar(request: Request, exc: KabarError) -> JSONResponse:
+        return problem(
+            status=exc.status,
+            title=exc.title,
+            detail=exc.detail,
+            type_slug=exc.type_slug,
+            instance=request.url.path,
+            headers=exc.headers,
+            **exc.extra,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return problem(
+            status=422,
+            title="Unprocessable content",
+            detail="The request has invalid fields.",
+            type_slug="validation-error",
+            instance=request.url.path,
+            errors=validation_errors(list(exc.errors())),
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(
+            status=exc.status_code,
+            title=str(exc.detail),
+            detail=str(exc.detail),
+            type_slug="http-error",
+            instance=request.url.path,
+            headers=getattr(exc, "headers", None),
+        )

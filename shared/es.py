@@ -1,0 +1,266 @@
+"""Elasticsearch: client factory, index/alias names and the articles index template as code.
+
+This Elasticsearch distribution has only core analysis (no stemmer, html_strip, asciifolding, ngrams),
+so Indonesian stemming is the core `hunspell` filter with Debian's id_ID dictionary and HTML is
+stripped in Python before indexing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from elasticsearch import Elasticsearch, NotFoundError
+
+from shared.settings import KabarSettings
+
+TEMPLATE_VERSION = 1
+
+# Common Indonesian function words: frequent enough to add noise to scoring and to related-link similarity.
+INDONESIAN_STOPWORDS = [
+    "ada",
+    "adalah",
+    "agar",
+    "akan",
+    "aku",
+    "anda",
+    "antara",
+    "apa",
+    "atas",
+    "atau",
+    "bagi",
+    "bahwa",
+    "banyak",
+    "belum",
+    "beberapa",
+    "begitu",
+    "bila",
+    "bisa",
+    "dalam",
+    "dan",
+    "dapat",
+    "dari",
+    "demikian",
+    "dengan",
+    "di",
+    "dia",
+    "ia",
+    "ini",
+    "itu",
+    "jadi",
+    "jika",
+    "juga",
+    "kalau",
+    "kami",
+    "kamu",
+    "karena",
+    "ke",
+    "kami",
+    "kata",
+    "kembali",
+    "kepada",
+    "ketika",
+    "kita",
+    "lagi",
+    "lain",
+    "lalu",
+    "lebih",
+    "maka",
+    "masih",
+    "mereka",
+    "namun",
+    "oleh",
+    "pada",
+    "para",
+    "pula",
+    "saat",
+    "saja",
+    "sampai",
+    "sangat",
+    "secara",
+    "sebagai",
+    "sebuah",
+    "sedang",
+    "sehingga",
+    "sejak",
+    "seperti",
+    "serta",
+    "setelah",
+    "sudah",
+    "tak",
+    "tapi",
+    "telah",
+    "tentang",
+    "tersebut",
+    "tetapi",
+    "tidak",
+    "untuk",
+    "yaitu",
+    "yakni",
+    "yang",
+]
+
+ANALYSIS: dict[str, Any] = {
+    "filter": {
+        "id_stop": {"type": "stop", "stopwords": INDONESIAN_STOPWORDS},
+        "id_hunspell": {"type": "hunspell", "locale": "id_ID", "dedup": True},
+        "id_shingle": {"type": "shingle", "min_shingle_size": 2, "max_shingle_size": 2},
+    },
+    "analyzer": {
+        "id_text": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "id_stop", "id_hunspell"]},
+        "id_exact": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase"]},
+        "id_shingle": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "id_shingle"]},
+    },
+    "normalizer": {"lower": {"type": "custom", "filter": ["lowercase"]}},
+}
+
+_TEXT = {
+    "type": "text",
+    "analyzer": "id_text",
+    "term_vector": "with_positions_offsets",
+    "fields": {"exact": {"type": "text", "analyzer": "id_exact"}},
+}
+
+ARTICLE_MAPPINGS: dict[str, Any] = {
+    "dynamic": "strict",
+    "_meta": {"template_version": TEMPLATE_VERSION},
+    "properties": {
+        "uid": {"type": "keyword"},
+        "newsroom": {"type": "keyword"},
+        "external_id": {"type": "keyword"},
+        "status": {"type": "keyword"},
+        "revision": {"type": "long"},
+        "version": {"type": "long"},
+        "title": {
+            **_TEXT,
+            "fields": {
+                "exact": {"type": "text", "analyzer": "id_exact"},
+                "shingle": {"type": "text", "analyzer": "id_shingle"},
+                "raw": {"type": "keyword", "normalizer": "lower", "ignore_above": 512},
+            },
+        },
+        "title_suggest": {"type": "completion", "analyzer": "simple", "preserve_separators": True},
+        "dek": _TEXT,
+        "body_text": {**_TEXT, "fields": {**_TEXT["fields"], "shingle": {"type": "text", "analyzer": "id_shingle"}}},
+        "body_html": {"type": "text", "index": False},
+        "section": {"type": "keyword"},
+        "section_slug": {"type": "keyword"},
+        "tags": {"type": "keyword"},
+        "authors": {"type": "keyword"},
+        "byline": {"type": "keyword"},
+        "dateline": {"type": "keyword", "index": False},
+        "language": {"type": "keyword"},
+        "source": {"type": "keyword"},
+        "slug": {"type": "keyword"},
+        "path": {"type": "keyword"},
+        "old_paths": {"type": "keyword"},
+        "canonical_url": {"type": "keyword"},
+        "published_at": {"type": "date"},
+        "updated_at": {"type": "date"},
+        "accepted_at": {"type": "date"},
+        "indexed_at": {"type": "date"},
+        "images": {"type": "object", "enabled": False},
+        "editor_related": {"type": "object", "enabled": False},
+        "pinned_related": {"type": "object", "enabled": False},
+    },
+}
+
+RELATED_MAPPINGS: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "uid": {"type": "keyword"},
+        # Uids listed, so that withdrawing an article can find every list that shows it.
+        "related_uids": {"type": "keyword"},
+        "items": {"type": "object", "enabled": False},
+        "computed_at": {"type": "date"},
+        "source_revision": {"type": "long"},
+    },
+}
+
+
+@dataclass(frozen=True)
+class IndexNames:
+    """Index, alias and template names for one deployment prefix."""
+
+    prefix: str
+
+    @property
+    def articles(self) -> str:
+        """The alias every read and write goes through."""
+        return f"{self.prefix}-articles"
+
+    @property
+    def articles_pattern(self) -> str:
+        return f"{self.prefix}-articles-*"
+
+    @property
+    def articles_template(self) -> str:
+        return f"{self.prefix}-articles-template"
+
+    @property
+    def related(self) -> str:
+        return f"{self.prefix}-related"
+
+    def new_articles_index(self) -> str:
+        """A fresh concrete index name behind the alias (time-ordered, unique per call)."""
+        return f"{self.prefix}-articles-v{TEMPLATE_VERSION}-{time.time_ns()}"
+
+
+def create_client(settings: KabarSettings, **kwargs: Any) -> Elasticsearch:
+    """An Elasticsearch client configured from settings; callers own and close it."""
+    auth = None
+    if settings.es_username and settings.es_password:
+        auth = (settings.es_username, settings.es_password.get_secret_value())
+    return Elasticsearch(
+        settings.es_url,
+        basic_auth=auth,
+        request_timeout=settings.es_request_timeout,
+        retry_on_timeout=True,
+        max_retries=2,
+        **kwargs,
+    )
+
+
+def article_template_body(names: IndexNames) -> dict[str, Any]:
+    return {
+        "index_patterns": [names.articles_pattern],
+        "priority": 100,
+        "version": TEMPLATE_VERSION,
+        "template": {
+            "settings": {
+                "number_of_shards": 1,
+                "number_of_replicas": 0,
+                "refresh_interval": "1s",
+                "analysis": ANALYSIS,
+            },
+            "mappings": ARTICLE_MAPPINGS,
+        },
+    }
+
+
+def ensure_indices(es: Elasticsearch, names: IndexNames) -> None:
+    """Safe to run on every start: put the template, create the first index behind the alias if none."""
+    es.indices.put_index_template(name=names.articles_template, **article_template_body(names))
+    if not es.indices.exists_alias(name=names.articles):
+        index = names.new_articles_index()
+        es.indices.create(index=index, aliases={names.articles: {"is_write_index": True}})
+    if not es.indices.exists(index=names.related):
+        try:
+            es.indices.create(
+                index=names.related,
+                settings={"number_of_shards": 1, "number_of_replicas": 0},
+                mappings=RELATED_MAPPINGS,
+            )
+        except Exception as exc:  # another process created it first
+            if "resource_already_exists_exception" not in str(exc):
+                raise
+    es.cluster.health(index=names.articles, wait_for_status="yellow", timeout="30s")
+
+
+def drop_indices(es: Elasticsearch, names: IndexNames) -> None:
+    """Remove everything under a prefix (tests and demo resets)."""
+    es.options(ignore_status=404).indices.delete(index=f"{names.prefix}-*", expand_wildcards="all")
+    with contextlib.suppress(NotFoundError):
+        es.indices.delete_index_template(name=names.articles_template)

@@ -1,0 +1,135 @@
+"""The article as Kabar understands it, shared by ingest (input), index (documents) and publish (pages)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shared.text import slugify
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+ShortText = Annotated[str, Field(min_length=1, max_length=300)]
+Tag = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class ArticleStatus(StrEnum):
+    """Where an article is in Kabar's pipeline, as the newsroom sees it."""
+
+    ACCEPTED = "accepted"
+    INDEXED = "indexed"
+    FAILED = "failed"
+    WITHDRAWN = "withdrawn"
+    DELETED = "deleted"
+
+
+class Image(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: AnyHttpUrl
+    caption: str | None = Field(default=None, max_length=2000)
+    credit: str | None = Field(default=None, max_length=300)
+
+
+class RelatedRef(BaseModel):
+    """An editor-chosen related article, named by any of: Kabar external id, URL or title."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    external_id: str | None = Field(default=None, max_length=200)
+    url: str | None = Field(default=None, max_length=2000)
+    title: str | None = Field(default=None, max_length=300)
+
+    @model_validator(mode="after")
+    def _one_key(self) -> RelatedRef:
+        if not (self.external_id or self.url or self.title):
+            raise ValueError("a related article needs an external_id, url or title")
+        return self
+
+
+def as_jakarta_aware(value: datetime | None) -> datetime | None:
+    """Newsrooms often send local times without an offset; Kabar reads them as Jakarta time."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=JAKARTA)
+    return value
+
+
+class ArticleIn(BaseModel):
+    """The native JSON a newsroom sends. Unknown fields are rejected so typos never vanish silently."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    external_id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+    title: ShortText
+    dek: str | None = Field(default=None, max_length=1000, description="Subtitle / standfirst.")
+    body: str | None = Field(default=None, description="HTML or plain text.")
+    body_paragraphs: list[str] | None = Field(default=None, description="Alternative to body: one string a paragraph.")
+    section: str | None = Field(default=None, max_length=100)
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    authors: list[ShortText] = Field(default_factory=list, max_length=20)
+    byline: str | None = Field(default=None, max_length=300, description='Shown as is, e.g. initials "RAG".')
+    dateline: str | None = Field(default=None, max_length=200)
+    language: str = Field(default="id", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
+    canonical_url: AnyHttpUrl | None = None
+    source: str | None = Field(default=None, max_length=200)
+    images: list[Image] = Field(default_factory=list, max_length=50)
+    related: list[RelatedRef] = Field(default_factory=list, max_length=20)
+    editor_related_titles: list[ShortText] = Field(default_factory=list, max_length=20)
+    version: int | None = Field(default=None, ge=1, le=2**53)
+    note: str | None = Field(default=None, max_length=2000, description="Internal note; never shown to readers.")
+
+    _aware = field_validator("published_at", "updated_at")(as_jakarta_aware)
+
+    @model_validator(mode="after")
+    def _has_body(self) -> ArticleIn:
+        if not self.body and not self.body_paragraphs:
+            raise ValueError("an article needs a body or body_paragraphs")
+        return self
+
+
+class ArticlePayload(BaseModel):
+    """The normalised article that travels from ingest to the workers (HTML already sanitised)."""
+
+    uid: str
+    newsroom: str
+    external_id: str
+    title: str
+    dek: str | None = None
+    body_html: str
+    section: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    authors: list[str] = Field(default_factory=list)
+    byline: str | None = None
+    dateline: str | None = None
+    language: str = "id"
+    published_at: datetime
+    updated_at: datetime | None = None
+    canonical_url: str | None = None
+    source: str | None = None
+    images: list[Image] = Field(default_factory=list)
+    related: list[RelatedRef] = Field(default_factory=list)
+    version: int
+    content_hash: str
+
+
+def article_uid(newsroom: str, external_id: str) -> str:
+    """Stable public id of an article: the same newsroom and external id always give the same uid."""
+    return hashlib.sha256(f"{newsroom}\x00{external_id}".encode()).hexdigest()[:16]
+
+
+def article_path(*, uid: str, title: str, section: str | None, published_at: datetime) -> str:
+    """The reader URL path: section, local date and slug, ending in the uid that finds the article.
+
+    Publish looks an article up by the uid alone and 301s any other path to this one, so a changed
+    title (new slug) keeps every old URL working.
+    """
+    local = published_at.astimezone(JAKARTA)
+    section_slug = slugify(section or "berita", max_length=40)
+    return f"/{section_slug}/{local:%Y/%m/%d}/{slugify(title)}-{uid}"

@@ -1,0 +1,26 @@
+"""Base settings shared by every service; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KabarSettings(BaseSettings):
+    """Where the backing services are and how Kabar names things in them."""
+
+    model_config = SettingsConfigDict(env_prefix="KABAR_", env_file=".env", extra="ignore")
+
+    environment: str = "development"
+    es_url: str = "http://127.0.0.1:9200"
+    es_username: str | None = None
+    es_password: SecretStr | None = None
+    es_request_timeout: float = 10.0
+    broker_url: str = "amqp://guest:guest@127.0.0.1:5672//"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Prefix for every index, alias, queue and Redis key, so test runs and tenants never collide.
+    prefix: str = Field(default="kabar", pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")
+    timezone: str = "Asia/Jakarta"
+    site_url: str = "http://127.0.0.1:8002"
+    log_level: str = "INFO"
+    log_json: bool = True

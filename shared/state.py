@@ -1,0 +1,125 @@
+"""Article pipeline state in Redis, as the newsroom sees it: version, revision, status, timestamps.
+
+Ingest writes it after RabbitMQ confirms a message; workers record the highest revision they applied
+(or failed). Status is derived from those numbers, so the order in which ingest and a fast worker
+write never matters, and a late or replayed writer can never move the state backwards.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from redis import Redis
+
+from shared.models import ArticleStatus
+
+# Commit fields only if the given revision is at least the stored one (atomic compare-and-set).
+_COMMIT = """
+local current = tonumber(redis.call('HGET', KEYS[1], 'revision') or '0')
+local incoming = tonumber(ARGV[1])
+if incoming < current then return 0 end
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+
+# Raise a high-water mark field (applied_revision / failed_revision) and set companions alongside.
+_RAISE = """
+local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+local incoming = tonumber(ARGV[2])
+if incoming < current then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class ArticleState:
+    uid: str
+    fields: dict[str, str]
+
+    @property
+    def exists(self) -> bool:
+        return bool(self.fields.get("revision"))
+
+    @property
+    def version(self) -> int:
+        return int(self.fields.get("version") or 0)
+
+    @property
+    def revision(self) -> int:
+        return int(self.fields.get("revision") or 0)
+
+    @property
+    def status(self) -> str | None:
+        """accepted → indexed/failed for upserts; withdrawn and deleted as soon as they are accepted."""
+        op = self.fields.get("op")
+        if op is None:
+            return None
+        if op == "delete":
+            return ArticleStatus.DELETED
+        if op == "withdraw":
+            return ArticleStatus.WITHDRAWN
+        if int(self.fields.get("applied_revision") or 0) >= self.revision:
+            return ArticleStatus.INDEXED
+        if int(self.fields.get("failed_revision") or 0) >= self.revision:
+            return ArticleStatus.FAILED
+        return ArticleStatus.ACCEPTED
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = dict(self.fields)
+        for private in ("next_revision", "op", "content_hash", "applied_revision", "failed_revision"):
+            out.pop(private, None)
+        for key in ("version", "revision"):
+            if key in out:
+                out[key] = int(out[key])
+        out["uid"] = self.uid
+        out["status"] = self.status
+        return out
+
+
+class StateStore:
+    """Per-article state hashes under `{prefix}:article:{uid}`."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self._commit = redis.register_script(_COMMIT)
+        self._raise = redis.register_script(_RAISE)
+
+    def key(self, uid: str) -> str:
+        return f"{self.prefix}:article:{uid}"
+
+    def get(self, uid: str) -> ArticleState:
+        raw = self.redis.hgetall(self.key(uid))
+        return ArticleState(uid=uid, fields={k.decode(): v.decode() for k, v in raw.items()})
+
+    def reserve_revision(self, uid: str) -> int:
+        """A new, never reused revision number for this article."""
+        return int(self.redis.hincrby(self.key(uid), "next_revision", 1))
+
+    def commit(self, uid: str, revision: int, **fields: Any) -> bool:
+        """Record fields for this revision unless a newer revision was already recorded."""
+        args: list[Any] = [revision, "revision", revision]
+        for name, value in fields.items():
+            if value is None:
+                continue
+            args += [name, value if isinstance(value, str | int | float) else json.dumps(value)]
+        return bool(self._commit(keys=[self.key(uid)], args=args))
+
+    def mark_applied(self, uid: str, revision: int, **fields: Any) -> bool:
+        """A worker applied this revision to Elasticsearch."""
+        return self._raise_mark(uid, "applied_revision", revision, fields)
+
+    def mark_failed(self, uid: str, revision: int, error: str) -> bool:
+        """A worker gave up on this revision (it went to the dead-letter queue)."""
+        return self._raise_mark(uid, "failed_revision", revision, {"error": error[:500]})
+
+    def _raise_mark(self, uid: str, field: str, revision: int, fields: dict[str, Any]) -> bool:
+        args: list[Any] = [field, revision]
+        for name, value in fields.items():
+            if value is not None:
+                args += [name, value]
+        return bool(self._raise(keys=[self.key(uid)], args=args))
