@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from redis import Redis
 
 from services.ingest.config import IngestSettings
@@ -15,6 +15,7 @@ from services.ingest.publisher import EventPublisher
 from services.ingest.routes import router
 from shared.errors import install_problem_handlers
 from shared.logging import configure_logging
+from shared.observability import install_observability
 from shared.state import StateStore
 
 
@@ -54,5 +55,23 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         description="The newsroom API: create, update, unpublish and delete articles.",
     )
     install_problem_handlers(app)
+    install_observability(app, service="ingest", checks=readiness_checks())
     app.include_router(router)
     return app
+
+
+def readiness_checks() -> dict[str, Any]:
+    """Ingest is ready when it can record state (Redis) and hand off (RabbitMQ)."""
+    from starlette.concurrency import run_in_threadpool
+
+    async def redis_ok(request: Request) -> None:
+        await run_in_threadpool(request.state.redis.ping)
+
+    async def broker_ok(request: Request) -> None:
+        def check() -> None:
+            with request.state.publisher.app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=2)
+
+        await run_in_threadpool(check)
+
+    return {"redis": redis_ok, "broker": broker_ok}

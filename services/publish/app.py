@@ -18,6 +18,7 @@ from services.publish.routes import api, pages
 from shared.errors import KabarError, install_problem_handlers
 from shared.es import IndexNames
 from shared.logging import configure_logging
+from shared.observability import install_observability
 
 HERE = Path(__file__).parent
 
@@ -58,6 +59,7 @@ def create_app(settings: PublishSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="Kabar publish", version="1.0.0", lifespan=lifespan)
     install_problem_handlers(app)
+    install_observability(app, service="publish", checks={"elasticsearch": _es_ready})
 
     @app.exception_handler(KabarError)
     async def _kabar_error(request: Request, exc: KabarError) -> Response:
@@ -78,3 +80,9 @@ def create_app(settings: PublishSettings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
     return app
+
+
+async def _es_ready(request: Request) -> None:
+    health = await request.state.es.cluster.health(timeout="2s")
+    if health["status"] == "red":
+        raise RuntimeError("cluster red")

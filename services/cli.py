@@ -1,0 +1,26 @@
+"""`kabar` — the operators' command line. Each service registers its own subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from services.index import cli as index_cli
+from services.ingest import cli as ingest_cli
+
+Registrar = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
+REGISTRARS: list[Registrar] = [ingest_cli.register, index_cli.register]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kabar", description="Operate a Kabar deployment.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for register in REGISTRARS:
+        register(sub)
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
