@@ -117,7 +117,8 @@ _BOILERPLATE = [
         r"Alamat email Anda tidak akan dipublikasikan\.?(\s*Ruas yang wajib ditandai \*)?",
         r"^\s*[\d\s]*[+\-x×*]\s*[\d\s]*=\s*[\d\s]*$",  # math captcha residue, e.g. "+ 29 = 35"
         r"^\s*Time limit is exhausted\.?.*$",
-        r"^\s*(Bagikan|Share)( artikel ini)?( ke)?\s*:?\s*(Facebook|Twitter|WhatsApp|X|Telegram|,|\s)*$",
+        r"^\s*(Bagikan|Share)( (artikel|berita) ini| this( article| story)?)?( ke| on| to)?\s*:?\s*"
+        r"(Facebook|Twitter|WhatsApp|X|Telegram|LINE|Email|Copy Link|Salin Tautan|,|\s)*$",
         r"^\s*Simak (juga )?(video|berita)[^.]{0,80}:?\s*$",
         r"^\s*\[Gambas:[^\]]*\]\s*$",
     )
@@ -142,6 +143,9 @@ class InlineLink:
     href: str | None = None
 
 
+# CMS exports that escape twice leave "&amp;quot;" in the sanitised HTML; readers would see "&quot;".
+_DOUBLE_ESCAPED = re.compile(r"&amp;(#\d{1,6};|#x[0-9a-fA-F]{1,6};|[a-zA-Z]{2,8};)")
+
 _HREF = re.compile(r"""<a\b[^>]*href=["']([^"']+)["'][^>]*>(.*?)</a>""", re.I | re.S)
 
 
@@ -154,14 +158,22 @@ class CleanBody:
     links: list[InlineLink]
 
 
-def clean_body(body_html: str) -> CleanBody:
-    """Cut boilerplate and "Baca juga" lines out of a sanitised body; keep the links they named."""
+def clean_body(body_html: str, *, title: str | None = None, section: str | None = None) -> CleanBody:
+    """Cut boilerplate and "Baca juga" lines out of a sanitised body; keep the links they named.
+
+    Scraped pages repeat the headline and the section label above the story; given the title and
+    section, those lines are dropped too.
+    """
     kept_html: list[str] = []
     kept_text: list[str] = []
     links: list[InlineLink] = []
-    for chunk in html_paragraphs(body_html):
+    furniture = {normalise_title(t) for t in (title, section) if t}
+    for raw_chunk in html_paragraphs(body_html):
+        chunk = _DOUBLE_ESCAPED.sub(r"&\1", raw_chunk)
         text = remove_boilerplate(strip_tags(chunk))
         if not text or _INITIALS.match(text):
+            continue
+        if not kept_text and normalise_title(text) in furniture:
             continue
         marker = _BACA_JUGA.search(text)
         if marker and marker.start() < 3:

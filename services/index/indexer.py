@@ -38,8 +38,8 @@ def build_document(event: ArticleEvent) -> dict[str, Any]:
     """The searchable document of an upsert: cleaned text, editors' inline links cut out and kept."""
     article: ArticlePayload | None = event.article
     assert article is not None, "upsert events carry the article"
-    body = clean_body(article.body_html)
     title = strip_tags(article.title)
+    body = clean_body(article.body_html, title=title, section=article.section)
     editor_related = [r.model_dump(exclude_none=True) for r in article.related]
     editor_related += [
         {"title": link.text, **({"url": link.href} if link.href else {}), "inline": True} for link in body.links
