@@ -13,5 +13,8 @@ class IndexSettings(KabarSettings):
     # Older articles that get the new one in their lists, at most this many per new article.
     related_fanout: int = 5
     related_refresh_debounce_seconds: float = 5.0
+    # A write becomes searchable after the index refresh interval (1 s); follow-up computations that
+    # must see it (the older articles' lists, lists after a withdrawal) wait at least this long.
+    search_visibility_seconds: float = 1.5
     max_retries: int = 12
     retry_backoff_max_seconds: int = 60

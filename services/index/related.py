@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from elasticsearch import Elasticsearch, NotFoundError
+from elasticsearch import Elasticsearch, NotFoundError, helpers
 
 from shared.es import IndexNames
 from shared.text import normalise_title
@@ -207,8 +207,45 @@ def lists_containing(*, es: Elasticsearch, names: IndexNames, uid: str, size: in
     return [h["_id"] for h in resp["hits"]["hits"]]
 
 
+def forget(*, es: Elasticsearch, names: IndexNames, uid: str) -> list[str]:
+    """Drop a withdrawn or deleted article's own list and cut it out of every list that shows it.
+
+    Returns the uids whose lists were cut, so the caller can schedule a refill.
+    """
+    es.options(ignore_status=404).delete(index=names.related, id=uid)
+    # Removals are rare and a list stored a moment ago must not be missed, so make it searchable first.
+    es.indices.refresh(index=names.related)
+    owners = lists_containing(es=es, names=names, uid=uid, size=1000)
+    for owner in owners:
+        try:
+            doc = es.get(index=names.related, id=owner)
+        except NotFoundError:
+            continue
+        src = doc["_source"]
+        items = [i for i in src.get("items", []) if i.get("uid") != uid]
+        src.update(items=items, related_uids=[i["uid"] for i in items])
+        # Optimistic concurrency: if a recomputation stored a list meanwhile, that one already excludes it.
+        es.options(ignore_status=409).index(
+            index=names.related, id=owner, document=src, if_seq_no=doc["_seq_no"], if_primary_term=doc["_primary_term"]
+        )
+    log.info("related.forgotten", article_id=uid, lists=len(owners))
+    return owners
+
+
 def get_related(*, es: Elasticsearch, names: IndexNames, uid: str) -> list[dict[str, Any]]:
+    """The stored list of one article (empty when none was computed)."""
     try:
         return es.get(index=names.related, id=uid)["_source"].get("items", [])
     except NotFoundError:
         return []
+
+
+def rebuild_all(*, es: Elasticsearch, names: IndexNames, k: int = 5) -> int:
+    """Recompute every published article's list (after a backfill that skipped related work)."""
+    count = 0
+    query = {"query": {"term": {"status": PUBLISHED}}}
+    for hit in helpers.scan(es, index=names.articles, query=query, source=False, size=1000):
+        if compute_related(es=es, names=names, uid=hit["_id"], k=k):
+            count += 1
+    log.info("related.rebuilt", lists=count)
+    return count

@@ -13,7 +13,8 @@ from elasticsearch import ApiError
 from pydantic import ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from services.index import indexer, related
+from services.index import indexer
+from services.index import related as related_mod
 from shared.events import ArticleEvent
 from shared.messaging import TASK_INDEX_EVENTS, TASK_RELATED_COMPUTE, TASK_RELATED_REFRESH, Queues
 
@@ -48,7 +49,11 @@ def register(app: KabarCelery) -> None:
     def schedule_related(uid: str, *, refresh: bool) -> None:
         """Debounced: one pending computation per article at a time."""
         c = ctx()
-        delay = settings.related_refresh_debounce_seconds if refresh else settings.related_countdown_seconds
+        delay = (
+            max(settings.related_refresh_debounce_seconds, settings.search_visibility_seconds)
+            if refresh
+            else settings.related_countdown_seconds
+        )
         key = f"{settings.prefix}:related:pending:{uid}"
         if c.redis.set(key, "1", nx=True, ex=max(int(delay) + 30, 30)):
             app.send_task(
@@ -68,7 +73,9 @@ def register(app: KabarCelery) -> None:
                     log.warning("task.mark_failed_failed", task_id=task_id)
 
     @app.task(name=TASK_INDEX_EVENTS, bind=True, base=KabarTask, **retry_policy)
-    def apply_events(self: Task, events: list[dict[str, Any]]) -> dict[str, int]:
+    def apply_events(self: Task, events: list[dict[str, Any]], related: bool = True) -> dict[str, int]:
+        # related=False is for backfills: related lists are computed afterwards in one pass
+        # (`kabar related rebuild`), not one task per article while the bulk load runs.
         try:
             parsed = [ArticleEvent.model_validate(e) for e in events]
         except ValidationError as exc:
@@ -82,11 +89,12 @@ def register(app: KabarCelery) -> None:
             if _is_transient_api_error(exc):
                 raise indexer.TransientIndexError(str(exc)) from exc
             raise
-        for uid in result.upserted:
-            schedule_related(uid, refresh=False)
+        if related:
+            for uid in result.upserted:
+                schedule_related(uid, refresh=False)
         for uid in result.removed:
-            c.es.options(ignore_status=404).delete(index=c.names.related, id=uid)
-            for other in related.lists_containing(es=c.es, names=c.names, uid=uid):
+            # Readers must stop seeing a withdrawn story at once; the refresh then refills the lists.
+            for other in related_mod.forget(es=c.es, names=c.names, uid=uid):
                 schedule_related(other, refresh=True)
         return {"upserted": len(result.upserted), "removed": len(result.removed), "stale": len(result.stale)}
 
@@ -94,7 +102,7 @@ def register(app: KabarCelery) -> None:
     def compute(self: Task, uid: str) -> int:
         c = ctx()
         c.redis.delete(f"{settings.prefix}:related:pending:{uid}")
-        doc = related.compute_related(es=c.es, names=c.names, uid=uid, k=settings.related_k)
+        doc = related_mod.compute_related(es=c.es, names=c.names, uid=uid, k=settings.related_k)
         if not doc:
             return 0
         # Freshness both ways: the older stories this one is closest to get it in their lists too.
@@ -107,5 +115,5 @@ def register(app: KabarCelery) -> None:
     def refresh(self: Task, uid: str) -> int:
         c = ctx()
         c.redis.delete(f"{settings.prefix}:related:pending:{uid}")
-        doc = related.compute_related(es=c.es, names=c.names, uid=uid, k=settings.related_k)
+        doc = related_mod.compute_related(es=c.es, names=c.names, uid=uid, k=settings.related_k)
         return len(doc["items"]) if doc else 0
