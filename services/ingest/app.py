@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from redis import Redis
 
 from services.ingest.config import IngestSettings
+from services.ingest.limits import RequestSizeLimit
 from services.ingest.publisher import EventPublisher
 from services.ingest.routes import router
 from shared.errors import install_problem_handlers
@@ -52,11 +53,17 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         title="Kabar ingest",
         version="1.0.0",
         lifespan=lifespan,
-        description="The newsroom API: create, update, unpublish and delete articles.",
+        description=(
+            "The newsroom API: create, replace, unpublish and delete articles, natively, in bulk or as IPTC"
+            " ninjs. Authenticate with `Authorization: Bearer <key>` or `X-API-Key`. Errors are RFC 9457"
+            " problem+json with a JSON pointer per bad field. A 202 means RabbitMQ confirmed a persistent message."
+        ),
     )
     install_problem_handlers(app)
     install_observability(app, service="ingest", checks=readiness_checks())
     app.include_router(router)
+    # Added last, so it is the outermost middleware: oversized bodies are refused before anything reads them.
+    app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
     return app
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import structlog
 from celery import Celery
 from kombu.exceptions import OperationalError
 
 from shared.errors import ServiceUnavailable
 from shared.events import ArticleEvent
 from shared.messaging import TASK_INDEX_EVENTS, Queues, celery_config, declare_topology
+
+log = structlog.get_logger()
+
+_BROKER_ERRORS = (OperationalError, OSError, TimeoutError)
 
 
 class EventPublisher:
@@ -28,6 +33,23 @@ class EventPublisher:
     def publish(self, events: list[ArticleEvent]) -> None:
         """Publish one task carrying these events; returns only after RabbitMQ confirmed it durable."""
         try:
+            self._send(events)
+        except _BROKER_ERRORS as first:
+            # A pooled connection goes stale when the broker restarts or a proxy drops it; the failed
+            # write marks it closed, so one more try reconnects. A duplicate (confirm lost after the
+            # broker stored the first copy) is harmless: the workers apply revisions idempotently.
+            log.warning("ingest.publish_retry", error=repr(first)[:200])
+            try:
+                self._send(events)
+            except _BROKER_ERRORS as exc:
+                log.warning("ingest.broker_unavailable", error=repr(exc)[:200])
+                raise ServiceUnavailable(
+                    "The message broker is unavailable; nothing was changed. Retry later.",
+                    headers={"Retry-After": str(self.retry_after)},
+                ) from exc
+
+    def _send(self, events: list[ArticleEvent]) -> None:
+        try:
             self.app.send_task(
                 TASK_INDEX_EVENTS,
                 kwargs={"events": [e.model_dump(mode="json") for e in events]},
@@ -36,18 +58,12 @@ class EventPublisher:
                 confirm_timeout=self.confirm_timeout,
                 headers={"article_ids": ",".join(e.uid for e in events)[:1000]},
             )
-        except (OperationalError, OSError, TimeoutError) as exc:
-            raise ServiceUnavailable(
-                "The message broker is unavailable; nothing was changed. Retry later.",
-                headers={"Retry-After": str(self.retry_after)},
-            ) from exc
+        except _BROKER_ERRORS:
+            raise
         except Exception as exc:
             # amqp raises its own errors (MessageNacked, channel errors) that are not OperationalError.
             if type(exc).__module__.startswith(("amqp", "kombu")):
-                raise ServiceUnavailable(
-                    "The message broker refused the message; nothing was changed. Retry later.",
-                    headers={"Retry-After": str(self.retry_after)},
-                ) from exc
+                raise OperationalError(repr(exc)) from exc
             raise
 
     def close(self) -> None:
