@@ -6,11 +6,12 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from services import ops
 from services.index import cli as index_cli
 from services.ingest import cli as ingest_cli
 
 Registrar = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
-REGISTRARS: list[Registrar] = [ingest_cli.register, index_cli.register]
+REGISTRARS: list[Registrar] = [ingest_cli.register, index_cli.register, ops.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

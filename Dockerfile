@@ -1,0 +1,19 @@
+# One image for ingest, index workers and publish; the command picks the service.
+FROM python:3.11.14-slim-bookworm AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY requirements.lock ./
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install -r requirements.lock
+COPY pyproject.toml README.md ./
+COPY shared ./shared
+COPY services ./services
+RUN /opt/venv/bin/pip install --no-deps .
+
+FROM python:3.11.14-slim-bookworm AS runtime
+ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+RUN groupadd --system kabar && useradd --system --gid kabar --home-dir /app --shell /usr/sbin/nologin kabar
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+USER kabar
+EXPOSE 8000
+CMD ["uvicorn", "--factory", "services.publish.app:create_app", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,272 @@
+"""The local demo: Kabar's own processes on top of the services, demo data loaded through the public API.
+
+python -m scripts.demo up [--corpus SPEC ...] [--limit N] [--detach]
+python -m scripts.demo down
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN = ROOT / ".local" / "run"
+SHARED = ROOT.parent / "shared" / "data"
+INGEST_PORT = int(os.environ.get("KABAR_DEMO_INGEST_PORT", "8001"))
+PUBLISH_PORT = int(os.environ.get("KABAR_DEMO_PUBLISH_PORT", "8002"))
+NEWSROOM = "demo"
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("KABAR_SITE_URL", f"http://127.0.0.1:{PUBLISH_PORT}")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+PROCESSES: dict[str, list[str]] = {
+    "ingest": [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "services.ingest.app:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(INGEST_PORT),
+        "--workers",
+        "2",
+        "--no-access-log",
+    ],
+    "publish": [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "services.publish.app:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(PUBLISH_PORT),
+        "--workers",
+        "2",
+        "--no-access-log",
+    ],
+    "worker": [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "services.index.worker",
+        "worker",
+        "-c",
+        "2",
+        "-l",
+        "INFO",
+        "-n",
+        "demo@%h",
+    ],
+}
+
+
+def _pidfile(name: str) -> Path:
+    return RUN / f"demo-{name}.pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def start_processes() -> None:
+    RUN.mkdir(parents=True, exist_ok=True)
+    from services.index.config import IndexSettings
+
+    queues = f"{IndexSettings().prefix}.index,{IndexSettings().prefix}.related"
+    for name, args in PROCESSES.items():
+        pidfile = _pidfile(name)
+        if pidfile.exists() and _alive(int(pidfile.read_text())):
+            print(f"[demo] {name} already running")
+            continue
+        if name == "worker":
+            args = [*args, "-Q", queues]
+        log = (RUN / f"demo-{name}.log").open("ab")
+        proc = subprocess.Popen(
+            args, cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        pidfile.write_text(str(proc.pid))
+        print(f"[demo] started {name} (pid {proc.pid}, log {RUN / f'demo-{name}.log'})")
+
+
+def stop_processes() -> None:
+    for name in PROCESSES:
+        pidfile = _pidfile(name)
+        if not pidfile.exists():
+            continue
+        pid = int(pidfile.read_text())
+        if _alive(pid):
+            os.killpg(pid, signal.SIGTERM)  # the whole group: uvicorn/celery children included
+            for _ in range(60):
+                if not _alive(pid):
+                    break
+                time.sleep(0.25)
+            if _alive(pid):
+                os.killpg(pid, signal.SIGKILL)
+            print(f"[demo] stopped {name}")
+        pidfile.unlink(missing_ok=True)
+
+
+def _wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"[demo] {url} did not answer in {timeout}s; see {RUN}/demo-*.log")
+
+
+def demo_key() -> str:
+    """The demo newsroom's key: reused while the ingest API still accepts it, else a new one."""
+    from redis import Redis
+
+    from services.ingest.auth import create_key
+    from services.ingest.config import IngestSettings
+
+    keyfile = RUN / "demo-key"
+    if keyfile.exists():
+        key = keyfile.read_text().strip()
+        probe = httpx.get(
+            f"http://127.0.0.1:{INGEST_PORT}/v1/articles/probe", timeout=5, headers={"Authorization": f"Bearer {key}"}
+        )
+        if probe.status_code != 401:
+            return key
+    settings = IngestSettings()
+    with Redis.from_url(settings.redis_url) as redis:
+        key = create_key(redis=redis, prefix=settings.prefix, newsroom=NEWSROOM)
+    keyfile.write_text(key)
+    keyfile.chmod(0o600)
+    return key
+
+
+def demo_articles(corpora: list[str], limit: int | None) -> Iterator[dict[str, Any]]:
+    from shared import corpora as readers
+
+    yield from readers.jsonl(ROOT / "demo" / "articles.jsonl")
+    seed = SHARED / "seed" / "channel9-rusia-nato.json"
+    if seed.exists():
+        yield json.loads(seed.read_text())
+    for spec in corpora:
+        yield from itertools.islice(readers.load(spec, SHARED / "raw"), limit)
+
+
+def _chunks(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+def load(client: httpx.Client, articles: Iterable[dict[str, Any]], total: int | None) -> list[str]:
+    """Send articles through the public ingest API (bulk when available); returns the external ids."""
+    sent: list[str] = []
+    with tqdm(total=total, unit="art", desc="loading", file=sys.stdout) as bar:
+        for chunk in _chunks(articles, 200):
+            resp = client.post("/v1/articles/bulk", json=chunk)
+            if resp.status_code in (404, 405):  # no bulk endpoint: one by one
+                for article in chunk:
+                    client.post("/v1/articles", json=article).raise_for_status()
+            elif resp.status_code >= 300:
+                raise SystemExit(f"[demo] bulk load failed: {resp.status_code} {resp.text[:500]}")
+            sent += [a["external_id"] for a in chunk]
+            bar.update(len(chunk))
+    return sent
+
+
+def wait_searchable(client: httpx.Client, external_ids: list[str], timeout: float = 600) -> None:
+    pending = set(external_ids)
+    deadline = time.monotonic() + timeout
+    with tqdm(total=len(pending), unit="art", desc="indexing", file=sys.stdout) as bar:
+        while pending and time.monotonic() < deadline:
+            for ext in list(pending)[:200]:
+                state = client.get(f"/v1/articles/{ext}")
+                if state.status_code == 200 and state.json().get("status") in {"indexed", "failed"}:
+                    pending.discard(ext)
+                    bar.update(1)
+            time.sleep(0.2)
+    if pending:
+        print(f"[demo] {len(pending)} articles not indexed yet; they will appear when the workers catch up")
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from services.index.celery_app import bootstrap
+    from services.index.config import IndexSettings
+
+    bootstrap(IndexSettings())
+    start_processes()
+    _wait_http(f"http://127.0.0.1:{INGEST_PORT}/healthz")
+    _wait_http(f"http://127.0.0.1:{PUBLISH_PORT}/healthz")
+    key = demo_key()
+    articles = list(demo_articles(args.corpus, args.limit))
+    with httpx.Client(
+        base_url=f"http://127.0.0.1:{INGEST_PORT}", timeout=60, headers={"Authorization": f"Bearer {key}"}
+    ) as client:
+        ids = load(client, articles, len(articles))
+        wait_searchable(client, ids)
+    print(f"""
+Kabar is running.
+  Reader site     http://127.0.0.1:{PUBLISH_PORT}/
+  Search          http://127.0.0.1:{PUBLISH_PORT}/cari?q=banjir
+  Search API      http://127.0.0.1:{PUBLISH_PORT}/api/v1/search?q=pertimbangan
+  Newsroom API    http://127.0.0.1:{INGEST_PORT}/docs   (key for newsroom '{NEWSROOM}' in {RUN / "demo-key"})
+  Elasticsearch   http://127.0.0.1:9200/_cluster/health
+Stop with Ctrl-C here, or `make down`.""")
+    if args.detach:
+        return 0
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_processes()
+    return 0
+
+
+def cmd_down(_: argparse.Namespace) -> int:
+    stop_processes()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.demo")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up")
+    up.add_argument("--corpus", action="append", default=[], help="JSONL path or a corpus name (repeatable)")
+    up.add_argument("--limit", type=int, default=None, help="at most this many articles per corpus")
+    up.add_argument("--detach", action="store_true", help="return once loaded; stop later with `make down`")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("down").set_defaults(func=cmd_down)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything Kabar needs on a fresh Debian machine: system packages, Python deps, Elasticsearch.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+need=()
+command -v redis-server >/dev/null || need+=(redis-server)
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
+[ -f /usr/share/hunspell/id_ID.dic ] || need+=(hunspell-id)
+command -v unzip >/dev/null || need+=(unzip)
+command -v mvn >/dev/null || need+=(maven)
+command -v curl >/dev/null || need+=(curl)
+if [ "${KABAR_SKIP_BROWSER:-0}" != 1 ]; then
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "[setup] apt-get install ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # Debian's postinst may start system-wide daemons; Kabar runs its own under .local instead.
+  pkill -u rabbitmq -f beam.smp 2>/dev/null || true
+  [ -f /var/run/redis/redis-server.pid ] && kill "$(cat /var/run/redis/redis-server.pid)" 2>/dev/null || true
+fi
+
+if [ ! -f .local/.pip-stamp ] || [ pyproject.toml -nt .local/.pip-stamp ]; then
+  echo "[setup] pip install -e .[dev]"
+  python3 -m pip install -q --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v "Running pip as the 'root'" || true
+  mkdir -p .local && touch .local/.pip-stamp
+fi
+scripts/services.sh install

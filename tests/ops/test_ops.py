@@ -1,0 +1,91 @@
+"""Operations: health, readiness, metrics, the kabar CLI, snapshot and restore — on the real services."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import httpx
+from elasticsearch import Elasticsearch
+
+from services import ops
+from shared.es import IndexNames
+from shared.settings import KabarSettings
+from tests.conftest import wait_for_search
+from tests.stack import ROOT, Proc
+
+
+def kabar(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_health_and_readiness(ingest_url: str, publish_url: str) -> None:
+    for url in (ingest_url, publish_url):
+        assert httpx.get(f"{url}/healthz").json()["status"] == "ok"
+        ready = httpx.get(f"{url}/readyz")
+        assert ready.status_code == 200, ready.text
+        assert set(ready.json()["checks"].values()) == {"ok"}
+
+
+def test_metrics_count_requests_by_route(ingest: httpx.Client, publish_url: str, seed_article: dict[str, Any]) -> None:
+    ingest.post("/v1/articles", json={**seed_article, "external_id": "metrics-probe"})
+    text = ingest.get("/metrics").text
+    assert 'kabar_http_request_duration_seconds_count{method="POST",route="/v1/articles",service="ingest"' in text
+    httpx.get(f"{publish_url}/api/v1/search", params={"q": "rusia"})
+    text = httpx.get(f"{publish_url}/metrics").text
+    assert 'route="/api/v1/search",service="publish"' in text
+
+
+def test_newsroom_key_cli_creates_and_revokes(stack_env: dict[str, str], ingest_url: str) -> None:
+    created = kabar(stack_env, "newsroom", "create", "cli-newsroom")
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip()
+    headers = {"X-API-Key": key}
+    assert httpx.get(f"{ingest_url}/v1/articles/nothing-here", headers=headers).status_code == 404
+    revoked = kabar(stack_env, "newsroom", "revoke", key)
+    assert revoked.returncode == 0, revoked.stderr
+    assert httpx.get(f"{ingest_url}/v1/articles/nothing-here", headers=headers).status_code == 401
+
+
+def test_worker_health_and_status(stack_env: dict[str, str], worker: Proc) -> None:
+    health = kabar(stack_env, "worker-health", "--timeout", "5")
+    assert health.returncode == 0, health.stdout + health.stderr
+    status = kabar(stack_env, "status")
+    assert status.returncode == 0, status.stderr
+    assert '"queues"' in status.stdout
+
+
+def test_snapshot_and_restore(
+    es: Elasticsearch,
+    names: IndexNames,
+    prefix: str,
+    ingest: httpx.Client,
+    publish: httpx.Client,
+    worker: Proc,
+    seed_article: dict[str, Any],
+) -> None:
+    uid = ingest.post("/v1/articles", json={**seed_article, "external_id": "snapshot-probe"}).json()["uid"]
+    wait_for_search(publish, "pertimbangan", uid)
+    snapshot = ops.create_snapshot(es=es, prefix=prefix)
+    # Disaster: the articles index is gone.
+    es.indices.delete(index=f"{prefix}-articles-*")
+    assert not es.indices.exists_alias(name=names.articles)
+    restored = ops.restore_snapshot(es=es, prefix=prefix)
+    assert restored == snapshot
+    assert es.get(index=names.articles, id=uid)["_source"]["uid"] == uid
+    wait_for_search(publish, "pertimbangan", uid)
+
+
+def test_queue_depths_lists_every_queue(prefix: str, worker: Proc) -> None:
+    depths = ops.queue_depths(broker_url=KabarSettings().broker_url, prefix=prefix)
+    assert set(depths) == {f"{prefix}.index", f"{prefix}.related", f"{prefix}.dead"}
+    assert all(isinstance(v, int) for v in depths.values())
