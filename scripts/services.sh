@@ -18,7 +18,7 @@ ES_LOGS="$LOCAL/es-logs"
 ES_PID="$LOCAL/run/elasticsearch.pid"
 RABBIT_PORT="${KABAR_RABBIT_PORT:-5672}"
 RABBIT_DIST_PORT="${KABAR_RABBIT_DIST_PORT:-25672}"
-RABBIT_NODE="kabar@localhost"
+RABBIT_NODE="${KABAR_RABBIT_NODE:-kabar@localhost}"
 # A private epmd port, so stopping it never touches another Erlang node's epmd.
 export ERL_EPMD_PORT="${KABAR_EPMD_PORT:-4370}"
 REDIS_PORT="${KABAR_REDIS_PORT:-6379}"
