@@ -49,10 +49,10 @@ def register(app: KabarCelery) -> None:
     def schedule_related(uid: str, *, refresh: bool) -> None:
         """Debounced: one pending computation per article at a time."""
         c = ctx()
-        delay = (
-            max(settings.related_refresh_debounce_seconds, settings.search_visibility_seconds)
-            if refresh
-            else settings.related_countdown_seconds
+        # Never before the index refresh made this article and its batch-mates searchable to each other.
+        delay = max(
+            settings.related_refresh_debounce_seconds if refresh else settings.related_countdown_seconds,
+            settings.search_visibility_seconds,
         )
         key = f"{settings.prefix}:related:pending:{uid}"
         if c.redis.set(key, "1", nx=True, ex=max(int(delay) + 30, 30)):
