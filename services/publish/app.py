@@ -1,4 +1,4 @@
-"""Publish app factory: the Elasticsearch client lives in the lifespan."""
+"""Publish app factory: the Elasticsearch client lives in the lifespan; errors become pages or problems."""
 
 from __future__ import annotations
 
@@ -7,32 +7,32 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import structlog
+from elasticsearch import ApiError, TransportError
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.publish.config import PublishSettings
-from services.publish.i18n import translator
-from services.publish.routes import api, pages
-from shared.errors import KabarError, install_problem_handlers
+from services.publish.rendering import create_environment, render_page
+from services.publish.routes import api, feeds, pages
+from services.publish.security import SecurityHeadersMiddleware
+from shared.errors import KabarError, install_problem_handlers, problem, validation_errors
 from shared.es import IndexNames
 from shared.logging import configure_logging
 from shared.observability import install_observability
 
 HERE = Path(__file__).parent
+log = structlog.get_logger()
 
-
-def create_templates(settings: PublishSettings) -> Jinja2Templates:
-    templates = Jinja2Templates(directory=HERE / "templates")
-
-    def defaults(request: Request) -> dict[str, Any]:
-        locale = request.query_params.get("lang") or settings.default_locale
-        locale = locale if locale in {"id", "en"} else "id"
-        return {"site_name": settings.site_name, "locale": locale, "t": translator(locale)}
-
-    templates.context_processors.append(defaults)
-    return templates
+_PAGE_TEXT = {
+    400: ("bad_request", "not_found_text"),
+    404: ("not_found", "not_found_text"),
+    410: ("gone", "gone_text"),
+    503: ("unavailable", "unavailable_text"),
+}
 
 
 def create_app(settings: PublishSettings | None = None) -> FastAPI:
@@ -46,40 +46,124 @@ def create_app(settings: PublishSettings | None = None) -> FastAPI:
         auth = None
         if settings.es_username and settings.es_password:
             auth = (settings.es_username, settings.es_password.get_secret_value())
-        es = AsyncElasticsearch(settings.es_url, basic_auth=auth, request_timeout=settings.es_request_timeout)
+        es = AsyncElasticsearch(
+            settings.es_url, basic_auth=auth, request_timeout=settings.es_request_timeout, connections_per_node=64
+        )
         try:
-            yield {
-                "settings": settings,
-                "es": es,
-                "names": IndexNames(settings.prefix),
-                "templates": create_templates(settings),
-            }
+            yield {"settings": settings, "es": es, "names": IndexNames(settings.prefix), "jinja": create_environment()}
         finally:
             await es.close()
 
-    app = FastAPI(title="Kabar publish", version="1.0.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Kabar publish",
+        version="1.0.0",
+        description="Reader API: search with facets, articles, related links and title suggestions.",
+        lifespan=lifespan,
+    )
     install_problem_handlers(app)
+    _install_error_pages(app)
     install_observability(app, service="publish", checks={"elasticsearch": _es_ready})
-
-    @app.exception_handler(KabarError)
-    async def _kabar_error(request: Request, exc: KabarError) -> Response:
-        if request.url.path.startswith("/api/"):
-            return JSONResponse(
-                {
-                    "type": f"https://kabar.dev/problems/{exc.type_slug}",
-                    "title": exc.title,
-                    "status": exc.status,
-                    "detail": exc.detail,
-                },
-                status_code=exc.status,
-                media_type="application/problem+json",
-            )
-        return HTMLResponse(f"<!doctype html><title>{exc.status}</title><h1>{exc.title}</h1>", status_code=exc.status)
+    app.add_middleware(SecurityHeadersMiddleware)
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)
+    # Feeds and sitemaps before pages: "/rss.xml" would otherwise match the section route.
+    app.include_router(feeds.router)
     app.include_router(pages.router)
     return app
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def error_page(request: Request, *, status: int, detail: str | None = None) -> Response:
+    """A friendly HTML page in the reader's language; never cached for long."""
+    title_key, text_key = _PAGE_TEXT.get(status, ("error", "error_text"))
+    if not hasattr(request.state, "jinja"):  # lifespan not run (should not happen outside tests)
+        return Response(f"{status}", status_code=status, media_type="text/plain")
+    response = render_page(
+        request,
+        "error.html",
+        {"status": status, "title_key": title_key, "text_key": text_key},
+        status_code=status,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "no-store" if status >= 500 else "public, max-age=30"
+    return response
+
+
+def _install_error_pages(app: FastAPI) -> None:
+    """HTML routes get friendly pages; /api/ keeps problem+json (installed by install_problem_handlers)."""
+
+    @app.exception_handler(KabarError)
+    async def _kabar(request: Request, exc: KabarError) -> Response:
+        if _is_api(request):
+            return problem(
+                status=exc.status,
+                title=exc.title,
+                detail=exc.detail,
+                type_slug=exc.type_slug,
+                instance=request.url.path,
+            )
+        return error_page(request, status=exc.status, detail=exc.detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if _is_api(request):
+            return problem(
+                status=exc.status_code,
+                title=str(exc.detail),
+                detail=str(exc.detail),
+                type_slug="not-found" if exc.status_code == 404 else "http-error",
+                instance=request.url.path,
+            )
+        return error_page(request, status=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if _is_api(request):
+            return problem(
+                status=422,
+                title="Unprocessable content",
+                detail="The request has invalid parameters.",
+                type_slug="validation-error",
+                instance=request.url.path,
+                errors=validation_errors(list(exc.errors())),
+            )
+        return error_page(request, status=400)
+
+    async def _search_backend(request: Request, exc: Exception) -> Response:
+        # Elasticsearch trouble is the backend being unavailable to the reader, not a bug: 503.
+        log.warning("elasticsearch.unavailable", path=request.url.path, error=type(exc).__name__, detail=str(exc)[:300])
+        if _is_api(request):
+            return problem(
+                status=503,
+                title="Service unavailable",
+                detail="Search is temporarily unavailable.",
+                type_slug="unavailable",
+                instance=request.url.path,
+                headers={"Retry-After": "5"},
+            )
+        response = error_page(request, status=503)
+        response.headers["Retry-After"] = "5"
+        return response
+
+    app.add_exception_handler(ApiError, _search_backend)
+    app.add_exception_handler(TransportError, _search_backend)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("publish.unhandled", path=request.url.path)
+        if _is_api(request):
+            return problem(
+                status=500,
+                title="Internal server error",
+                detail="Something went wrong.",
+                type_slug="internal",
+                instance=request.url.path,
+            )
+        return error_page(request, status=500)
 
 
 async def _es_ready(request: Request) -> None:

@@ -12,3 +12,8 @@ class PublishSettings(KabarSettings):
     default_locale: str = "id"
     page_size: int = 20
     max_query_chars: int = 500
+    # Sitemaps may list at most 50,000 URLs each (sitemaps.org); tests lower it to exercise the split.
+    sitemap_max_urls: int = 50_000
+    page_max_age: int = 60
+    feed_max_age: int = 300
+    search_timeout: str = "2s"

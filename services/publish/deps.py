@@ -1,13 +1,15 @@
-"""Dependencies for publish routes: clients from the lifespan, locale, templates."""
+"""Dependencies for publish routes: clients from the lifespan, locale, search parameters."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from elasticsearch import AsyncElasticsearch
 from fastapi import Depends, Query, Request
 
 from services.publish.config import PublishSettings
+from services.publish.search import SearchParams
 from shared.es import IndexNames
 
 
@@ -23,11 +25,59 @@ def get_settings(request: Request) -> PublishSettings:
     return request.state.settings
 
 
-def get_locale(request: Request, lang: Annotated[str | None, Query(pattern="^(id|en)$")] = None) -> str:
-    return lang or request.state.settings.default_locale
+def get_locale(request: Request) -> str:
+    lang = request.query_params.get("lang")
+    return lang if lang in {"id", "en"} else request.state.settings.default_locale
+
+
+def _lenient_date(value: str | None) -> date | None:
+    """An empty or malformed date field (HTML forms send "") means no bound, not an error page."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        return None
+
+
+def _optional(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value[:200] or None
+
+
+def search_params(
+    settings: Annotated[PublishSettings, Depends(get_settings)],
+    q: Annotated[str, Query(max_length=20_000, description="Words to search for; never parsed as query syntax.")] = "",
+    section: Annotated[str | None, Query(description="Section name (facet value).")] = None,
+    author: Annotated[str | None, Query(description="Author name (facet value).")] = None,
+    tag: Annotated[str | None, Query(description="Tag (facet value).")] = None,
+    source: Annotated[str | None, Query(description="Source (facet value).")] = None,
+    date_from: Annotated[str | None, Query(description="YYYY-MM-DD, Jakarta time, inclusive.")] = None,
+    date_to: Annotated[str | None, Query(description="YYYY-MM-DD, Jakarta time, inclusive.")] = None,
+    sort: Annotated[str, Query(description="relevance or newest")] = "relevance",
+    page: Annotated[int, Query(ge=1, le=500)] = 1,
+    size: Annotated[int | None, Query(ge=1, le=50)] = None,
+) -> SearchParams:
+    """Query parameters shared by the search page and /api/v1/search."""
+    size = size or settings.page_size
+    # Deep pages past Elasticsearch's result window would error; clamp to the last reachable page.
+    page = min(page, 10_000 // size)
+    return SearchParams(
+        q=q,
+        section=_optional(section),
+        author=_optional(author),
+        tag=_optional(tag),
+        source=_optional(source),
+        date_from=_lenient_date(date_from),
+        date_to=_lenient_date(date_to),
+        sort="newest" if sort == "newest" else "relevance",
+        page=page,
+        size=size,
+    )
 
 
 EsDep = Annotated[AsyncElasticsearch, Depends(get_es)]
 NamesDep = Annotated[IndexNames, Depends(get_names)]
 SettingsDep = Annotated[PublishSettings, Depends(get_settings)]
 LocaleDep = Annotated[str, Depends(get_locale)]
+SearchDep = Annotated[SearchParams, Depends(search_params)]

@@ -1,17 +1,22 @@
-"""Reads of articles and related lists from Elasticsearch (through the aliases only)."""
+"""Reads of articles, listings, feeds and sitemap entries from Elasticsearch (through the aliases only)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
+from services.publish.search import LIST_SOURCE, MAX_WINDOW, PUBLISHED
 from shared.es import IndexNames
+
+NEWEST = [{"published_at": "desc"}, {"uid": "asc"}]
+FEED_SOURCE = [*LIST_SOURCE, "updated_at", "indexed_at", "body_text", "images"]
 
 
 async def get_article(*, es: AsyncElasticsearch, names: IndexNames, uid: str) -> dict[str, Any] | None:
     try:
-        resp = await es.get(index=names.articles, id=uid)
+        resp = await es.get(index=names.articles, id=uid, source_excludes=["title_suggest", "body_text"])
     except NotFoundError:
         return None
     return resp["_source"]
@@ -23,3 +28,158 @@ async def get_related(*, es: AsyncElasticsearch, names: IndexNames, uid: str) ->
     except NotFoundError:
         return []
     return resp["_source"].get("items", [])
+
+
+def _published(extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"bool": {"filter": [{"term": {"status": PUBLISHED}}, *(extra or [])]}}
+
+
+async def latest(
+    *,
+    es: AsyncElasticsearch,
+    names: IndexNames,
+    field: str | None = None,
+    value: str | None = None,
+    page: int = 1,
+    size: int = 20,
+) -> dict[str, Any]:
+    """Newest published articles, optionally of one section slug, tag or author, a page at a time."""
+    extra = [{"term": {field: value}}] if field and value else []
+    start = (page - 1) * size
+    if start + size > MAX_WINDOW:
+        return {"total": 0, "items": [], "page": page, "pages": 0}
+    resp = await es.search(
+        index=names.articles,
+        query=_published(extra),
+        sort=NEWEST,
+        from_=start,
+        size=size,
+        source=LIST_SOURCE,
+        track_total_hits=True,
+    )
+    total = resp["hits"]["total"]["value"]
+    return {
+        "total": total,
+        "items": [h["_source"] for h in resp["hits"]["hits"]],
+        "page": page,
+        "pages": max(1, min(-(-total // size), MAX_WINDOW // size)),
+    }
+
+
+async def home(*, es: AsyncElasticsearch, names: IndexNames, size: int = 10, per_section: int = 4) -> dict[str, Any]:
+    """The newest stories and the newest few of each busy section, in one request."""
+    resp = await es.search(
+        index=names.articles,
+        query=_published(),
+        sort=NEWEST,
+        size=size,
+        source=LIST_SOURCE,
+        aggs={
+            "sections": {
+                "terms": {"field": "section_slug", "size": 8},
+                "aggs": {"top": {"top_hits": {"size": per_section, "sort": NEWEST, "_source": LIST_SOURCE}}},
+            }
+        },
+    )
+    sections = []
+    for bucket in resp["aggregations"]["sections"]["buckets"]:
+        items = [h["_source"] for h in bucket["top"]["hits"]["hits"]]
+        sections.append({"slug": bucket["key"], "name": items[0].get("section") or bucket["key"], "items": items})
+    return {"items": [h["_source"] for h in resp["hits"]["hits"]], "sections": sections}
+
+
+async def section_name(*, es: AsyncElasticsearch, names: IndexNames, slug: str) -> str | None:
+    """The display name of a section slug, or None when no published article uses it."""
+    resp = await es.search(
+        index=names.articles, query=_published([{"term": {"section_slug": slug}}]), size=1, source=["section"]
+    )
+    hits = resp["hits"]["hits"]
+    return (hits[0]["_source"].get("section") or slug) if hits else None
+
+
+async def feed_items(
+    *, es: AsyncElasticsearch, names: IndexNames, section_slug: str | None = None, size: int = 30
+) -> list[dict[str, Any]]:
+    extra = [{"term": {"section_slug": section_slug}}] if section_slug else []
+    resp = await es.search(index=names.articles, query=_published(extra), sort=NEWEST, size=size, source=FEED_SOURCE)
+    return [h["_source"] for h in resp["hits"]["hits"]]
+
+
+async def recent_news(*, es: AsyncElasticsearch, names: IndexNames, hours: int = 48) -> list[dict[str, Any]]:
+    """Articles of the last `hours` for the Google News sitemap (which allows at most 1,000 URLs)."""
+    resp = await es.search(
+        index=names.articles,
+        query=_published([{"range": {"published_at": {"gte": f"now-{hours}h"}}}]),
+        sort=NEWEST,
+        size=1000,
+        source=["path", "title", "published_at", "language"],
+    )
+    return [h["_source"] for h in resp["hits"]["hits"]]
+
+
+async def sitemap_months(*, es: AsyncElasticsearch, names: IndexNames) -> list[dict[str, Any]]:
+    """Published articles per month (count and newest change): the unit sitemaps are split by."""
+    resp = await es.search(
+        index=names.articles,
+        query=_published(),
+        size=0,
+        aggs={
+            "months": {
+                "date_histogram": {
+                    "field": "published_at",
+                    "calendar_interval": "month",
+                    "time_zone": "Asia/Jakarta",
+                    "format": "yyyy-MM",
+                    "min_doc_count": 1,
+                },
+                "aggs": {"lastmod": {"max": {"field": "indexed_at"}}},
+            }
+        },
+    )
+    return [
+        {"month": b["key_as_string"], "count": b["doc_count"], "lastmod": b["lastmod"].get("value_as_string")}
+        for b in resp["aggregations"]["months"]["buckets"]
+    ]
+
+
+async def sitemap_urls(
+    *, es: AsyncElasticsearch, names: IndexNames, month: str, part: int, max_urls: int, batch: int = 5_000
+) -> AsyncIterator[dict[str, Any]]:
+    """Entries of one month's part, walked with search_after so no page is deeper than max_result_window."""
+    start, stop = part * max_urls, (part + 1) * max_urls
+    query = _published(
+        [
+            {
+                "range": {
+                    "published_at": {
+                        "gte": month,
+                        "lt": f"{month}||+1M",
+                        "format": "yyyy-MM",
+                        "time_zone": "Asia/Jakarta",
+                    }
+                }
+            }
+        ]
+    )
+    seen = 0
+    after: list[Any] | None = None
+    while seen < stop:
+        kwargs: dict[str, Any] = {"search_after": after} if after else {}
+        # Skipped rows (earlier parts) are fetched without _source: cheap, and bounded by the split size.
+        wanted_source = ["path", "updated_at", "published_at", "indexed_at"] if seen + batch > start else False
+        resp = await es.search(
+            index=names.articles,
+            query=query,
+            sort=[{"published_at": "asc"}, {"uid": "asc"}],
+            size=min(batch, stop - seen),
+            source=wanted_source,
+            **kwargs,
+        )
+        hits = resp["hits"]["hits"]
+        if not hits:
+            return
+        for hit in hits:
+            if seen >= start:
+                yield hit["_source"]
+            seen += 1
+        after = hits[-1]["sort"]

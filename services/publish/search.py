@@ -1,38 +1,93 @@
-"""Search query building: user text never reaches Elasticsearch as query syntax."""
+"""Search query building: user text never reaches Elasticsearch as query syntax.
+
+Only match/multi_match/match_phrase take the reader's words, so `"AND OR (` is just three odd words.
+Filters go in a post_filter so each facet can count with every *other* filter applied.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from typing import Any, Literal
 
 from elasticsearch import AsyncElasticsearch
 
 from shared.es import IndexNames
 
 PUBLISHED = "published"
+# Elasticsearch's default max_result_window: deeper pages would error, so they are refused earlier.
+MAX_WINDOW = 10_000
+# The typo-tolerant clause expands every term; a few terms are enough to rescue a misspelling.
+FUZZY_TERMS = 8
+LIST_SOURCE = ["uid", "title", "dek", "path", "section", "section_slug", "published_at", "byline", "authors", "tags"]
+FACETS = {"section": "section", "author": "authors", "tag": "tags", "source": "source"}
+DATE_RANGES = [("24h", "now-1d"), ("7d", "now-7d"), ("30d", "now-30d"), ("1y", "now-1y")]
+
+Sort = Literal["relevance", "newest"]
 
 
-def build_query(q: str) -> dict[str, Any]:
-    """Stemmed Indonesian matching with title and phrase boosts, and freshness as a tie-breaker."""
-    text = q.strip()
+@dataclass(frozen=True)
+class SearchParams:
+    """What a reader asked for, validated by the route; every field is optional."""
+
+    q: str = ""
+    section: str | None = None
+    author: str | None = None
+    tag: str | None = None
+    source: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: Sort = "relevance"
+    page: int = 1
+    size: int = 20
+    filters: dict[str, str] = field(default_factory=dict, init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        chosen = {name: getattr(self, name) for name in FACETS if getattr(self, name)}
+        object.__setattr__(self, "filters", chosen)
+
+    def with_page(self, page: int) -> SearchParams:
+        return replace(self, page=page)
+
+
+def clean_text(q: str, *, max_chars: int) -> str:
+    """Trim, collapse whitespace and cap length: a 10,000-character paste is still a normal search."""
+    return " ".join(q.split())[:max_chars].strip()
+
+
+def relevance_query(text: str) -> dict[str, Any]:
+    """Stemmed Indonesian matching, phrase and title boosts, a fuzzy fallback, freshness as a nudge."""
     if not text:
         return {"bool": {"filter": [{"term": {"status": PUBLISHED}}]}}
+    fuzzy_text = " ".join(text.split()[:FUZZY_TERMS])
     relevance = {
         "bool": {
-            "must": [
+            "should": [
                 {
                     "multi_match": {
                         "query": text,
                         "fields": ["title^3", "dek^2", "body_text"],
                         "type": "most_fields",
-                        "operator": "or",
-                        "minimum_should_match": "60%",
+                        "minimum_should_match": "2<75%",
                     }
-                }
-            ],
-            "should": [
-                {"match_phrase": {"title.exact": {"query": text, "boost": 4}}},
+                },
+                # Typo tolerance is a secondary clause with a low boost: exact stems always outrank it.
+                {
+                    "multi_match": {
+                        "query": fuzzy_text,
+                        "fields": ["title^2", "body_text"],
+                        "type": "best_fields",
+                        "fuzziness": "AUTO",
+                        "prefix_length": 1,
+                        "max_expansions": 20,
+                        "minimum_should_match": "2<75%",
+                        "boost": 0.2,
+                    }
+                },
+                {"match_phrase": {"title.exact": {"query": text, "slop": 1, "boost": 4}}},
                 {"match_phrase": {"body_text.exact": {"query": text, "slop": 2, "boost": 2}}},
             ],
+            "minimum_should_match": 1,
             "filter": [{"term": {"status": PUBLISHED}}],
         }
     }
@@ -40,40 +95,176 @@ def build_query(q: str) -> dict[str, Any]:
         "function_score": {
             "query": relevance,
             "functions": [
-                {
-                    "gauss": {"published_at": {"origin": "now", "scale": "60d", "offset": "3d", "decay": 0.5}},
-                    "weight": 1,
-                },
+                {"gauss": {"published_at": {"origin": "now", "scale": "60d", "offset": "3d", "decay": 0.5}}},
                 {"weight": 1},
             ],
-            # Freshness nudges, it does not dominate: score * (1 + decay) keeps relevance first.
+            # score * (1 + decay): a fresh story can at most double, so relevance still leads.
             "score_mode": "sum",
             "boost_mode": "multiply",
         }
     }
 
 
-async def search(*, es: AsyncElasticsearch, names: IndexNames, q: str, page: int = 1, size: int = 20) -> dict[str, Any]:
-    resp = await es.search(
-        index=names.articles,
-        query=build_query(q),
-        from_=(page - 1) * size,
-        size=size,
-        source_excludes=["body_html", "body_text", "title_suggest"],
-        highlight={
+def filter_clauses(params: SearchParams, *, skip: str | None = None) -> list[dict[str, Any]]:
+    """The reader's filters as term/range clauses, optionally without one facet's own filter."""
+    clauses: list[dict[str, Any]] = [
+        {"term": {FACETS[name]: value}} for name, value in params.filters.items() if name != skip
+    ]
+    if skip != "date" and (params.date_from or params.date_to):
+        bounds: dict[str, str] = {"time_zone": "Asia/Jakarta"}
+        if params.date_from:
+            bounds["gte"] = params.date_from.isoformat()
+        if params.date_to:
+            # The whole last day counts: "to 27 Dec" means up to 23:59 Jakarta time.
+            bounds["lt"] = (params.date_to + timedelta(days=1)).isoformat()
+        clauses.append({"range": {"published_at": bounds}})
+    return clauses
+
+
+def _facet_aggs(params: SearchParams, *, size: int = 10) -> dict[str, Any]:
+    aggs: dict[str, Any] = {}
+    for name, fld in FACETS.items():
+        aggs[name] = {
+            "filter": {"bool": {"filter": filter_clauses(params, skip=name)}},
+            "aggs": {"values": {"terms": {"field": fld, "size": size}}},
+        }
+    aggs["date"] = {
+        "filter": {"bool": {"filter": filter_clauses(params, skip="date")}},
+        "aggs": {
+            "values": {
+                "date_range": {
+                    "field": "published_at",
+                    "ranges": [{"key": key, "from": start} for key, start in DATE_RANGES],
+                }
+            }
+        },
+    }
+    return aggs
+
+
+def build_request(params: SearchParams, *, max_chars: int = 500) -> dict[str, Any]:
+    """The full search body (query, post_filter, facets, highlight, suggesters); also used by the bench."""
+    text = clean_text(params.q, max_chars=max_chars)
+    body: dict[str, Any] = {
+        "query": relevance_query(text),
+        "post_filter": {"bool": {"filter": filter_clauses(params)}},
+        "aggs": _facet_aggs(params),
+        "from": (params.page - 1) * params.size,
+        "size": params.size,
+        "_source": LIST_SOURCE,
+        "track_total_hits": True,
+    }
+    if params.sort == "newest" or not text:
+        body["sort"] = [{"published_at": "desc"}, {"uid": "asc"}]
+    if text:
+        body["highlight"] = {
             "fields": {
-                "body_text": {"fragment_size": 160, "number_of_fragments": 1},
+                "body_text": {"fragment_size": 160, "number_of_fragments": 1, "no_match_size": 160},
                 "title": {"number_of_fragments": 0},
             },
             "pre_tags": ["<mark>"],
             "post_tags": ["</mark>"],
+            # The html encoder escapes the stored text, so snippets are safe to render with |safe.
             "encoder": "html",
-        },
-        track_total_hits=True,
-    )
+        }
+        body["suggest"] = {
+            "text": text[:200],
+            "did_you_mean": {
+                "phrase": {
+                    "field": "title.shingle",
+                    "size": 1,
+                    "gram_size": 2,
+                    "max_errors": 2,
+                    "confidence": 1.0,
+                    "direct_generator": [
+                        {"field": "title.exact", "suggest_mode": "missing", "min_word_length": 3},
+                        {"field": "body_text.exact", "suggest_mode": "missing", "min_word_length": 3},
+                    ],
+                    "highlight": {"pre_tag": "<em>", "post_tag": "</em>"},
+                }
+            },
+        }
+    return body
+
+
+def parse_response(resp: dict[str, Any], params: SearchParams, *, text: str) -> dict[str, Any]:
+    """Hits, facet counts and the "did you mean" text in the shape the page and the API share."""
     hits = resp["hits"]
+    facets: dict[str, list[dict[str, Any]]] = {}
+    for name in (*FACETS, "date"):
+        buckets = resp.get("aggregations", {}).get(name, {}).get("values", {}).get("buckets", [])
+        facets[name] = [
+            {"value": b["key"], "count": b["doc_count"], "selected": _selected(params, name, b["key"])}
+            for b in buckets
+            if b["doc_count"]
+        ]
+    suggestion = None
+    options = resp.get("suggest", {}).get("did_you_mean", [{}])[0].get("options", []) if "suggest" in resp else []
+    if options and options[0]["text"].lower() != text.lower():
+        suggestion = options[0]["text"]
+    total = hits["total"]["value"]
     return {
-        "total": hits["total"]["value"],
-        "page": page,
-        "results": [{**h["_source"], "score": h["_score"], "highlight": h.get("highlight", {})} for h in hits["hits"]],
+        "q": text,
+        "total": total,
+        "page": params.page,
+        "size": params.size,
+        "pages": max(1, min(-(-total // params.size), MAX_WINDOW // params.size)),
+        "sort": params.sort,
+        "filters": {**params.filters, **_date_filters(params)},
+        "results": [
+            {
+                **h["_source"],
+                "score": h.get("_score"),
+                "title_html": (h.get("highlight", {}).get("title") or [None])[0],
+                "snippet_html": (h.get("highlight", {}).get("body_text") or [None])[0],
+            }
+            for h in hits["hits"]
+        ],
+        "facets": facets,
+        "did_you_mean": suggestion,
     }
+
+
+def _selected(params: SearchParams, name: str, key: str) -> bool:
+    return params.filters.get(name) == key
+
+
+def _date_filters(params: SearchParams) -> dict[str, str]:
+    out = {}
+    if params.date_from:
+        out["date_from"] = params.date_from.isoformat()
+    if params.date_to:
+        out["date_to"] = params.date_to.isoformat()
+    return out
+
+
+async def search(
+    *, es: AsyncElasticsearch, names: IndexNames, params: SearchParams, max_chars: int = 500
+) -> dict[str, Any]:
+    """Run a reader search; Elasticsearch errors propagate for the caller to render as 503."""
+    body = build_request(params, max_chars=max_chars)
+    resp = await es.search(index=names.articles, body=body)
+    return parse_response(resp.body, params, text=clean_text(params.q, max_chars=max_chars))
+
+
+async def suggest(*, es: AsyncElasticsearch, names: IndexNames, prefix: str, size: int = 8) -> list[dict[str, str]]:
+    """Title completions for the search box (completion suggester on title_suggest)."""
+    text = " ".join(prefix.split())[:100]
+    if len(text) < 2:
+        return []
+    resp = await es.search(
+        index=names.articles,
+        suggest={
+            "titles": {"prefix": text, "completion": {"field": "title_suggest", "size": size, "skip_duplicates": True}}
+        },
+        source=["title", "path", "uid", "status"],
+        size=0,
+    )
+    out = []
+    for option in resp["suggest"]["titles"][0]["options"]:
+        src = option.get("_source", {})
+        if src.get("status", PUBLISHED) == PUBLISHED:
+            out.append(
+                {"title": src.get("title", option["text"]), "path": src.get("path", ""), "uid": src.get("uid", "")}
+            )
+    return out

@@ -1,19 +1,26 @@
-"""Turn stored article documents into what templates render."""
+"""Turn stored article documents into what templates render: paragraphs, related links, metadata."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from urllib.parse import urlencode
 
-from services.publish.formatting import long_datetime
-from shared.text import html_paragraphs
+from services.publish.formatting import long_datetime, short_date
+from shared.text import html_paragraphs, strip_tags
 
 INLINE_AFTER_PARAGRAPH = 2
 
 
-def article_context(article: dict[str, Any], related: list[dict[str, Any]], *, locale: str) -> dict[str, Any]:
-    """Paragraphs, the inline "Baca juga" link (editors' pick first) and the end-of-article list."""
+def article_context(
+    article: dict[str, Any], related: list[dict[str, Any]], *, locale: str, base_url: str, site_name: str
+) -> dict[str, Any]:
+    """Paragraphs, the inline "Baca juga" link (editors' pick first), the end list and page metadata."""
     paragraphs = html_paragraphs(article.get("body_html") or "")
     inline = related[0] if related else None
+    canonical = base_url + article["path"]
+    description = article.get("dek") or _first_text(paragraphs)
+    image = _first_image(article)
     return {
         "article": article,
         "paragraphs": [_close(p) for p in paragraphs],
@@ -21,7 +28,67 @@ def article_context(article: dict[str, Any], related: list[dict[str, Any]], *, l
         "inline_after": min(INLINE_AFTER_PARAGRAPH, max(len(paragraphs) - 1, 1)),
         "related": related[1:] if inline else related,
         "published_label": long_datetime(article.get("published_at"), locale=locale),
+        "updated_label": long_datetime(article.get("updated_at"), locale=locale) if article.get("updated_at") else "",
+        "canonical": canonical,
+        "description": description,
+        "image": image,
+        "og_type": "article",
+        "json_ld": json_ld(article, canonical=canonical, image=image, site_name=site_name, base_url=base_url),
     }
+
+
+def json_ld(
+    article: dict[str, Any], *, canonical: str, image: dict[str, Any] | None, site_name: str, base_url: str
+) -> str:
+    """schema.org NewsArticle, serialised so that it can never close its <script> element early."""
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "mainEntityOfPage": {"@type": "WebPage", "@id": canonical},
+        "headline": (article.get("title") or "")[:110],
+        "datePublished": article.get("published_at"),
+        "dateModified": article.get("updated_at") or article.get("published_at"),
+        "author": [{"@type": "Person", "name": a} for a in article.get("authors") or []]
+        or [{"@type": "Organization", "name": article.get("byline") or article.get("source") or site_name}],
+        "articleSection": article.get("section"),
+        "publisher": {"@type": "Organization", "name": site_name, "url": base_url + "/"},
+        "inLanguage": article.get("language") or "id",
+    }
+    if image:
+        data["image"] = [image["url"]]
+    if article.get("dek"):
+        data["description"] = article["dek"]
+    text = json.dumps({k: v for k, v in data.items() if v is not None}, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def list_item(item: dict[str, Any], *, locale: str) -> dict[str, Any]:
+    return {**item, "date_label": short_date(item.get("published_at"), locale=locale)}
+
+
+def page_links(*, path: str, params: dict[str, Any], page: int, pages: int) -> dict[str, str | None]:
+    """Previous/next links that keep every other query parameter."""
+
+    def link(n: int) -> str:
+        query = {k: v for k, v in params.items() if v not in (None, "") and k != "page"}
+        if n > 1:
+            query["page"] = n
+        return path + ("?" + urlencode(query) if query else "")
+
+    return {"prev": link(page - 1) if page > 1 else None, "next": link(page + 1) if page < pages else None}
+
+
+def _first_text(paragraphs: list[str]) -> str:
+    for p in paragraphs:
+        text = strip_tags(p)
+        if text:
+            return text[:200]
+    return ""
+
+
+def _first_image(article: dict[str, Any]) -> dict[str, Any] | None:
+    images = article.get("images") or []
+    return images[0] if images else None
 
 
 def _close(chunk: str) -> str:

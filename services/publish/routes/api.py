@@ -1,4 +1,4 @@
-"""JSON API for headless clients."""
+"""JSON API for headless clients; errors are RFC 9457 problem+json."""
 
 from __future__ import annotations
 
@@ -6,31 +6,45 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from services.publish import repository, search
-from services.publish.deps import EsDep, NamesDep, SettingsDep
-from shared.errors import Gone, NotFound
+from services.publish import search, service
+from services.publish.deps import EsDep, NamesDep, SearchDep, SettingsDep
+from services.publish.schemas import Article, RelatedResponse, SearchResponse, SuggestResponse
 
 router = APIRouter(prefix="/api/v1", tags=["reader api"])
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Unknown article (problem+json)"},
+    410: {"description": "Withdrawn or deleted (problem+json)"},
+    503: {"description": "Search backend unavailable (problem+json)"},
+}
 
 
-@router.get("/search")
-async def search_articles(
+@router.get("/search", response_model=SearchResponse, responses={503: PROBLEMS[503]})
+async def search_articles(es: EsDep, names: NamesDep, settings: SettingsDep, params: SearchDep) -> dict[str, Any]:
+    """Search published articles: Indonesian stemming, typo tolerance, facets counted with post_filter."""
+    return await search.search(es=es, names=names, params=params, max_chars=settings.max_query_chars)
+
+
+@router.get("/suggest", response_model=SuggestResponse)
+async def suggest_titles(
     es: EsDep,
     names: NamesDep,
-    settings: SettingsDep,
-    q: Annotated[str, Query(max_length=10_000)] = "",
-    page: Annotated[int, Query(ge=1, le=500)] = 1,
-    size: Annotated[int, Query(ge=1, le=100)] = 20,
+    q: Annotated[str, Query(max_length=200, description="What the reader typed so far.")] = "",
 ) -> dict[str, Any]:
-    """Search published articles (Indonesian stemming, title/phrase boosts, freshness)."""
-    return await search.search(es=es, names=names, q=q[: settings.max_query_chars], page=page, size=size)
+    """Title completions as the reader types."""
+    return {"q": q, "suggestions": await search.suggest(es=es, names=names, prefix=q)}
 
 
-@router.get("/articles/{uid}")
-async def get_article(uid: str, es: EsDep, names: NamesDep) -> dict[str, Any]:
-    article = await repository.get_article(es=es, names=names, uid=uid)
-    if article is None:
-        raise NotFound("No such article.")
-    if article.get("status") != "published":
-        raise Gone("This article was withdrawn.")
-    return {k: v for k, v in article.items() if k not in {"title_suggest", "body_text"}}
+@router.get("/articles/{uid}", response_model=Article, responses={404: PROBLEMS[404], 410: PROBLEMS[410]})
+async def get_article(uid: str, es: EsDep, names: NamesDep, settings: SettingsDep) -> dict[str, Any]:
+    """One published article by its uid."""
+    article = await service.published_article(es=es, names=names, uid=uid)
+    return {**article, "url": settings.site_url.rstrip("/") + article["path"]}
+
+
+@router.get(
+    "/articles/{uid}/related", response_model=RelatedResponse, responses={404: PROBLEMS[404], 410: PROBLEMS[410]}
+)
+async def get_related(uid: str, es: EsDep, names: NamesDep) -> dict[str, Any]:
+    """Related articles: editors' picks first, then computed neighbours."""
+    await service.published_article(es=es, names=names, uid=uid)
+    return {"uid": uid, "items": await service.related(es=es, names=names, uid=uid)}

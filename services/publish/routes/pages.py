@@ -1,36 +1,135 @@
-"""Reader HTML pages."""
+"""Reader HTML pages: home, sections, tags, authors, search and articles."""
 
 from __future__ import annotations
 
-import re
+from typing import Annotated
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
 
-from services.publish import repository
-from services.publish.deps import EsDep, LocaleDep, NamesDep
-from services.publish.views import article_context
-from shared.errors import Gone, NotFound
+from services.publish import repository, search, service
+from services.publish.deps import EsDep, LocaleDep, NamesDep, SearchDep, SettingsDep
+from services.publish.rendering import render_page
+from services.publish.views import article_context, list_item, page_links
 
 router = APIRouter(include_in_schema=False)
+PageDep = Annotated[int, Query(ge=1, le=500)]
 
-_UID_TAIL = re.compile(r"-([0-9a-f]{16})$")
+
+@router.get("/")
+async def home(request: Request, es: EsDep, names: NamesDep, locale: LocaleDep) -> Response:
+    data = await repository.home(es=es, names=names)
+    items = [list_item(i, locale=locale) for i in data["items"]]
+    sections = [{**s, "items": [list_item(i, locale=locale) for i in s["items"]]} for s in data["sections"]]
+    return render_page(
+        request,
+        "home.html",
+        {"items": items, "sections": sections, "canonical_path": "/", "feed_path": "/rss.xml"},
+        last_modified=service.last_modified(*data["items"][:1]),
+    )
 
 
-@router.get("/{section}/{year}/{month}/{day}/{slug_uid}", response_class=HTMLResponse)
-async def article_page(slug_uid: str, request: Request, es: EsDep, names: NamesDep, locale: LocaleDep) -> Response:
+@router.get("/cari")
+async def search_page(
+    request: Request, es: EsDep, names: NamesDep, settings: SettingsDep, locale: LocaleDep, params: SearchDep
+) -> Response:
+    result = await search.search(es=es, names=names, params=params, max_chars=settings.max_query_chars)
+    result["results"] = [list_item(r, locale=locale) for r in result["results"]]
+    query = {**result["filters"], "q": result["q"], "sort": params.sort if params.sort != "relevance" else None}
+    if locale != settings.default_locale:
+        query["lang"] = locale
+    return render_page(
+        request,
+        "search.html",
+        {
+            "result": result,
+            "q": result["q"],
+            "params": params,
+            "query": query,
+            "pager": page_links(path="/cari", params=query, page=result["page"], pages=result["pages"]),
+            "noindex": True,
+        },
+        max_age=30,
+    )
+
+
+@router.get("/topik/{tag}")
+async def tag_page(
+    request: Request,
+    tag: Annotated[str, Path(max_length=100)],
+    es: EsDep,
+    names: NamesDep,
+    settings: SettingsDep,
+    locale: LocaleDep,
+    page: PageDep = 1,
+) -> Response:
+    listing = await service.facet_listing(
+        es=es, names=names, field="tags", value=tag, page=page, size=settings.page_size
+    )
+    return _listing(request, listing, kind="tag", locale=locale)
+
+
+@router.get("/penulis/{author}")
+async def author_page(
+    request: Request,
+    author: Annotated[str, Path(max_length=300)],
+    es: EsDep,
+    names: NamesDep,
+    settings: SettingsDep,
+    locale: LocaleDep,
+    page: PageDep = 1,
+) -> Response:
+    listing = await service.facet_listing(
+        es=es, names=names, field="authors", value=author, page=page, size=settings.page_size
+    )
+    return _listing(request, listing, kind="author", locale=locale)
+
+
+@router.get("/{section}")
+async def section_page(
+    request: Request,
+    section: str,
+    es: EsDep,
+    names: NamesDep,
+    settings: SettingsDep,
+    locale: LocaleDep,
+    page: PageDep = 1,
+) -> Response:
+    listing = await service.section_listing(es=es, names=names, slug=section, page=page, size=settings.page_size)
+    return _listing(request, listing, kind="section", locale=locale, feed_path=f"/{section}/rss.xml")
+
+
+@router.get("/{section}/{year}/{month}/{day}/{slug_uid}")
+async def article_page(
+    slug_uid: str, request: Request, es: EsDep, names: NamesDep, settings: SettingsDep, locale: LocaleDep
+) -> Response:
     """An article at its readable URL; any other path to the same uid is redirected (301)."""
-    match = _UID_TAIL.search(slug_uid)
-    if not match:
-        raise NotFound("No such article.")
-    article = await repository.get_article(es=es, names=names, uid=match.group(1))
-    if article is None:
-        raise NotFound("No such article.")
-    if article.get("status") != "published":
-        raise Gone("This article was withdrawn.")
+    article = await service.article_by_path_tail(es=es, names=names, slug_uid=slug_uid)
     if request.url.path != article["path"]:
-        return RedirectResponse(article["path"], status_code=301)
-    related = await repository.get_related(es=es, names=names, uid=article["uid"])
-    return request.state.templates.TemplateResponse(
-        request, "article.html", {**article_context(article, related, locale=locale)}
+        target = article["path"] + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(target, status_code=301)
+    related = await service.related(es=es, names=names, uid=article["uid"])
+    context = article_context(
+        article, related, locale=locale, base_url=settings.site_url.rstrip("/"), site_name=settings.site_name
+    )
+    return render_page(request, "article.html", context, last_modified=service.last_modified(article))
+
+
+def _listing(request: Request, listing: dict, *, kind: str, locale: str, feed_path: str | None = None) -> Response:
+    items = [list_item(i, locale=locale) for i in listing["items"]]
+    params = {"lang": request.query_params.get("lang")}
+    return render_page(
+        request,
+        "listing.html",
+        {
+            "kind": kind,
+            "heading": listing["heading"],
+            "items": items,
+            "page": listing["page"],
+            "pages": listing["pages"],
+            "pager": page_links(path=request.url.path, params=params, page=listing["page"], pages=listing["pages"]),
+            "canonical_path": request.url.path + (f"?page={listing['page']}" if listing["page"] > 1 else ""),
+            "feed_path": feed_path,
+        },
+        last_modified=service.last_modified(*listing["items"][:1]),
     )

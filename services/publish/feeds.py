@@ -1,0 +1,129 @@
+"""RSS 2.0, Atom, sitemap and Google News sitemap documents, built as XML trees (never by string pasting)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from services.publish.formatting import parse_dt
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
+
+DC_NS = "http://purl.org/dc/elements/1.1/"
+# Namespaces are declared as attributes and tags written prefixed, so no global ElementTree
+# namespace registry is touched (it is process-wide state).
+
+
+def _xml(root: ET.Element) -> bytes:
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    el = ET.SubElement(parent, tag, attrs)
+    if text is not None:
+        el.text = text
+    return el
+
+
+def _when(item: dict[str, Any]) -> datetime:
+    return parse_dt(item.get("updated_at") or item.get("published_at")) or datetime.now(UTC)
+
+
+def _summary(item: dict[str, Any]) -> str:
+    return item.get("dek") or (item.get("body_text") or "")[:300]
+
+
+def rss(*, items: list[dict[str, Any]], title: str, link: str, self_url: str, base_url: str, language: str) -> bytes:
+    """An RSS 2.0 channel (with atom:link rel=self, as validators expect)."""
+    root = ET.Element("rss", {"version": "2.0", "xmlns:atom": ATOM_NS, "xmlns:dc": DC_NS})
+    channel = _sub(root, "channel")
+    _sub(channel, "title", title)
+    _sub(channel, "link", link)
+    _sub(channel, "description", title)
+    _sub(channel, "language", language)
+    _sub(channel, "atom:link", href=self_url, rel="self", type="application/rss+xml")
+    if items:
+        _sub(channel, "lastBuildDate", format_datetime(max(_when(i) for i in items)))
+    for item in items:
+        url = base_url + item["path"]
+        entry = _sub(channel, "item")
+        _sub(entry, "title", item.get("title") or "")
+        _sub(entry, "link", url)
+        _sub(entry, "guid", url, isPermaLink="true")
+        _sub(entry, "description", _summary(item))
+        published = parse_dt(item.get("published_at"))
+        if published:
+            _sub(entry, "pubDate", format_datetime(published))
+        if item.get("section"):
+            _sub(entry, "category", item["section"])
+        for author in item.get("authors") or []:
+            _sub(entry, "dc:creator", author)
+    return _xml(root)
+
+
+def atom(*, items: list[dict[str, Any]], title: str, link: str, self_url: str, base_url: str) -> bytes:
+    """An Atom 1.0 feed; every entry has the id, title, updated and link Atom requires."""
+    root = ET.Element("feed", {"xmlns": ATOM_NS})
+    _sub(root, "title", title)
+    _sub(root, "id", self_url)
+    _sub(root, "link", href=link)
+    _sub(root, "link", href=self_url, rel="self")
+    updated = max((_when(i) for i in items), default=datetime.now(UTC))
+    _sub(root, "updated", updated.isoformat())
+    author = _sub(root, "author")
+    _sub(author, "name", title)
+    for item in items:
+        url = base_url + item["path"]
+        entry = _sub(root, "entry")
+        _sub(entry, "id", url)
+        _sub(entry, "title", item.get("title") or "")
+        _sub(entry, "link", href=url, rel="alternate")
+        _sub(entry, "updated", _when(item).isoformat())
+        published = parse_dt(item.get("published_at"))
+        if published:
+            _sub(entry, "published", published.isoformat())
+        _sub(entry, "summary", _summary(item))
+        for name in item.get("authors") or []:
+            _sub(_sub(entry, "author"), "name", name)
+        if item.get("section"):
+            _sub(entry, "category", term=item["section"])
+    return _xml(root)
+
+
+def sitemap_index(*, entries: list[tuple[str, str | None]]) -> bytes:
+    root = ET.Element("sitemapindex", {"xmlns": SITEMAP_NS})
+    for loc, lastmod in entries:
+        sm = _sub(root, "sitemap")
+        _sub(sm, "loc", loc)
+        if lastmod:
+            _sub(sm, "lastmod", lastmod)
+    return _xml(root)
+
+
+def urlset(*, items: list[dict[str, Any]], base_url: str) -> bytes:
+    root = ET.Element("urlset", {"xmlns": SITEMAP_NS})
+    for item in items:
+        url = _sub(root, "url")
+        _sub(url, "loc", base_url + item["path"])
+        _sub(url, "lastmod", _when(item).isoformat())
+    return _xml(root)
+
+
+def news_urlset(*, items: list[dict[str, Any]], base_url: str, publication: str) -> bytes:
+    """Google News sitemap: publication name and language, date and title per article."""
+    root = ET.Element("urlset", {"xmlns": SITEMAP_NS, "xmlns:news": NEWS_NS})
+    for item in items:
+        url = _sub(root, "url")
+        _sub(url, "loc", base_url + item["path"])
+        news = _sub(url, "news:news")
+        pub = _sub(news, "news:publication")
+        _sub(pub, "news:name", publication)
+        _sub(pub, "news:language", item.get("language") or "id")
+        published = parse_dt(item.get("published_at"))
+        _sub(news, "news:publication_date", (published or datetime.now(UTC)).isoformat())
+        _sub(news, "news:title", item.get("title") or "")
+    return _xml(root)

@@ -1,0 +1,78 @@
+"""Server-side HTML: one autoescaping Jinja2 environment, pages rendered with validators and cache headers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from services.publish.caching import cached_response
+from services.publish.config import PublishSettings
+from services.publish.i18n import resolve_locale, translator
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def create_environment() -> Environment:
+    """Autoescape everything; only sanitised body HTML and ES-encoded highlights are marked |safe."""
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def request_locale(request: Request, settings: PublishSettings) -> str:
+    return resolve_locale(request.query_params.get("lang"), settings.default_locale)
+
+
+def base_context(request: Request, settings: PublishSettings) -> dict[str, Any]:
+    locale = request_locale(request, settings)
+    other = "en" if locale == "id" else "id"
+
+    def link(path: str, **params: Any) -> str:
+        """Internal links keep the reader's language choice."""
+        query = {k: v for k, v in params.items() if v not in (None, "")}
+        if locale != settings.default_locale:
+            query["lang"] = locale
+        return path + ("?" + urlencode(query) if query else "")
+
+    switch = {k: v for k, v in request.query_params.items() if k != "lang"}
+    if other != settings.default_locale:
+        switch["lang"] = other
+    return {
+        "request_path": request.url.path,
+        "site_name": settings.site_name,
+        "site_url": settings.site_url.rstrip("/"),
+        "locale": locale,
+        "t": translator(locale),
+        "link": link,
+        "switch_lang_url": request.url.path + ("?" + urlencode(switch) if switch else ""),
+    }
+
+
+def render_page(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    max_age: int | None = None,
+    last_modified: datetime | None = None,
+) -> Response:
+    settings: PublishSettings = request.state.settings
+    env: Environment = request.state.jinja
+    html = env.get_template(template).render({**base_context(request, settings), **context})
+    return cached_response(
+        request,
+        body=html.encode(),
+        media_type="text/html; charset=utf-8",
+        max_age=settings.page_max_age if max_age is None else max_age,
+        last_modified=last_modified,
+        status_code=status_code,
+    )

@@ -1,0 +1,81 @@
+"""Reader-side use cases: the published article or a clear 404/410, and page assembly."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch
+
+from services.publish import repository
+from services.publish.formatting import parse_dt
+from services.publish.search import PUBLISHED
+from shared.errors import Gone, NotFound
+from shared.es import IndexNames
+
+UID = re.compile(r"^[0-9a-f]{16}$")
+UID_TAIL = re.compile(r"-([0-9a-f]{16})$")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+
+
+async def published_article(*, es: AsyncElasticsearch, names: IndexNames, uid: str) -> dict[str, Any]:
+    """The article if readers may see it; 404 if unknown, 410 if withdrawn or deleted."""
+    if not UID.match(uid):
+        raise NotFound("No such article.")
+    article = await repository.get_article(es=es, names=names, uid=uid)
+    if article is None:
+        raise NotFound("No such article.")
+    if article.get("status") != PUBLISHED:
+        raise Gone("This article was withdrawn or deleted.")
+    return article
+
+
+async def article_by_path_tail(*, es: AsyncElasticsearch, names: IndexNames, slug_uid: str) -> dict[str, Any]:
+    match = UID_TAIL.search(slug_uid)
+    if not match:
+        raise NotFound("No such article.")
+    return await published_article(es=es, names=names, uid=match.group(1))
+
+
+async def related(*, es: AsyncElasticsearch, names: IndexNames, uid: str) -> list[dict[str, Any]]:
+    """The stored list, minus anything withdrawn since it was computed."""
+    return await repository.get_related(es=es, names=names, uid=uid)
+
+
+def last_modified(*items: dict[str, Any]) -> datetime | None:
+    """The newest change among documents (indexed_at, else updated/published)."""
+    stamps = [
+        parse_dt(i.get("indexed_at") or i.get("updated_at") or i.get("published_at")) for i in items if i is not None
+    ]
+    stamps = [s for s in stamps if s is not None]
+    return max(stamps) if stamps else None
+
+
+async def section_title(*, es: AsyncElasticsearch, names: IndexNames, slug: str) -> str | None:
+    """A section's display name; None for anything that is not a known section slug (favicon.ico...)."""
+    if not SLUG.match(slug):
+        return None
+    return await repository.section_name(es=es, names=names, slug=slug)
+
+
+async def section_listing(
+    *, es: AsyncElasticsearch, names: IndexNames, slug: str, page: int, size: int
+) -> dict[str, Any]:
+    name = await section_title(es=es, names=names, slug=slug)
+    if name is None:
+        raise NotFound("No such section.")
+    listing = await repository.latest(es=es, names=names, field="section_slug", value=slug, page=page, size=size)
+    if page > 1 and not listing["items"]:
+        raise NotFound("No such page.")
+    return {**listing, "heading": name}
+
+
+async def facet_listing(
+    *, es: AsyncElasticsearch, names: IndexNames, field: str, value: str, page: int, size: int
+) -> dict[str, Any]:
+    """Tag and author pages: 404 when nothing published carries the value."""
+    listing = await repository.latest(es=es, names=names, field=field, value=value, page=page, size=size)
+    if not listing["items"]:
+        raise NotFound("Nothing published here.")
+    return {**listing, "heading": value}
