@@ -1,0 +1,211 @@
+"""Related-link quality: Kabar's engine next to a plain TF-IDF cosine baseline, in the same run.
+
+Loads a corpus into a fresh prefix through the real indexer (normalise → apply_events), so the
+editors' "Baca juga" lines are already cut out of the indexed text. Gold = those lines resolved to
+corpus articles by title prefix (shared/data/README.md). Only computed links are scored (pinned
+editors' links are what we compare against, never counted). Two settings, per RELATED.md: as at
+publish time (candidates published before the article) and any time. On the 'summarization' corpus,
+which has no links, reports how often the top 5 share the section (aspect) or tag (keyword).
+
+    python -m bench.related_eval
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from elasticsearch import Elasticsearch, helpers
+from pydantic import ValidationError
+from redis import Redis
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from services.index import indexer
+from services.index.config import IndexSettings
+from services.index.related import similar_articles
+from services.ingest.service import normalise
+from shared.corpora import load
+from shared.es import IndexNames, create_client, drop_indices, ensure_indices
+from shared.events import ArticleEvent, Operation
+from shared.models import ArticleIn
+from shared.state import StateStore
+from shared.text import normalise_title
+
+DATA = Path(os.environ.get("KABAR_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "raw"
+K = 5
+
+
+def load_corpus(*, es: Elasticsearch, redis: Redis, names: IndexNames, corpus: str) -> list[dict[str, Any]]:
+    """Index the corpus with the real indexer; return the stored documents."""
+    events = []
+    for raw in load(corpus, DATA):
+        try:
+            payload = normalise(newsroom="eval", article=ArticleIn.model_validate(raw), version=1)
+        except ValidationError:
+            continue
+        events.append(
+            ArticleEvent(
+                op=Operation.UPSERT,
+                uid=payload.uid,
+                newsroom="eval",
+                external_id=payload.external_id,
+                revision=1,
+                version=1,
+                accepted_at=datetime.now(UTC),
+                article=payload,
+            )
+        )
+    store = StateStore(redis, names.prefix)
+    for start in range(0, len(events), 500):
+        indexer.apply_events(es=es, store=store, names=names, events=events[start : start + 500])
+    es.indices.refresh(index=names.articles)
+    return [h["_source"] for h in helpers.scan(es, index=names.articles, query={"query": {"match_all": {}}})]
+
+
+def resolve_gold(docs: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """Editors' inline links → corpus uids: the longest known title (≥ 15 chars) prefixing the link text."""
+    titles = [(normalise_title(d["title"]), d["uid"]) for d in docs]
+    titles = [(t, u) for t, u in titles if len(t) >= 15]
+    gold: dict[str, set[str]] = {}
+    for doc in docs:
+        for link in doc.get("editor_related") or []:
+            if not link.get("inline"):
+                continue
+            text = normalise_title(link["title"])
+            best = max(
+                ((t, u) for t, u in titles if text.startswith(t) and u != doc["uid"]),
+                default=None,
+                key=lambda tu: len(tu[0]),
+            )
+            if best:
+                gold.setdefault(doc["uid"], set()).add(best[1])
+    return gold
+
+
+def score(ranked: dict[str, list[str]], gold: dict[str, set[str]]) -> dict[str, float]:
+    """precision@5, recall@5 (share of all gold links found in the top 5) and MRR, over articles with gold."""
+    found = total = 0
+    precision = rr = 0.0
+    for uid, wanted in gold.items():
+        top = ranked.get(uid, [])[:K]
+        hits = [u for u in top if u in wanted]
+        found += len(hits)
+        total += len(wanted)
+        precision += len(hits) / K
+        rr += next((1 / (i + 1) for i, u in enumerate(top) if u in wanted), 0.0)
+    n = max(len(gold), 1)
+    return {"p@5": round(precision / n, 3), "r@5": round(found / max(total, 1), 3), "mrr": round(rr / n, 3)}
+
+
+def engine_ranks(
+    *, es: Elasticsearch, names: IndexNames, docs: list[dict[str, Any]], uids: set[str], earlier_only: bool
+) -> tuple[dict[str, list[str]], float]:
+    by_uid = {d["uid"]: d for d in docs}
+    ranked = {}
+    t0 = time.perf_counter()
+    for uid in uids:
+        items = similar_articles(es=es, names=names, article=by_uid[uid], k=K, earlier_only=earlier_only)
+        ranked[uid] = [i["uid"] for i in items]
+    return ranked, (time.perf_counter() - t0) * 1000 / max(len(uids), 1)
+
+
+def tfidf_ranks(docs: list[dict[str, Any]], uids: set[str], earlier_only: bool) -> tuple[dict[str, list[str]], float]:
+    t0 = time.perf_counter()
+    texts = [f"{d.get('title', '')}\n{d.get('body_text', '')}" for d in docs]
+    matrix = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit_transform(texts)
+    published = np.array([d.get("published_at") or "" for d in docs])
+    ranked = {}
+    for i, doc in enumerate(docs):
+        if doc["uid"] not in uids:
+            continue
+        sims = (matrix @ matrix[i].T).toarray().ravel()
+        sims[i] = -1
+        if earlier_only:
+            sims[published >= doc["published_at"]] = -1
+        order = [j for j in np.argsort(-sims)[:K] if sims[j] > 0]
+        ranked[doc["uid"]] = [docs[j]["uid"] for j in order]
+    return ranked, (time.perf_counter() - t0) * 1000 / max(len(uids), 1)
+
+
+def agreement(ranked: dict[str, list[str]], docs: list[dict[str, Any]]) -> dict[str, float]:
+    """Share of top-5 links that share the article's section / any tag."""
+    by_uid = {d["uid"]: d for d in docs}
+    same_section = same_tag = n = 0
+    for uid, top in ranked.items():
+        me = by_uid[uid]
+        for other in (by_uid[u] for u in top[:K]):
+            n += 1
+            same_section += other.get("section") == me.get("section")
+            same_tag += bool(set(other.get("tags") or []) & set(me.get("tags") or []))
+    return {"section@5": round(same_section / max(n, 1), 3), "tag@5": round(same_tag / max(n, 1), 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--links-corpus", default="scrapper")
+    parser.add_argument("--labels-corpus", default="summarization")
+    args = parser.parse_args()
+    rows: list[dict[str, Any]] = []
+    for corpus, kind in ((args.links_corpus, "links"), (args.labels_corpus, "labels")):
+        prefix = f"eval{uuid.uuid4().hex[:8]}"
+        settings = IndexSettings(prefix=prefix)
+        names = IndexNames(prefix)
+        es = create_client(settings).options(request_timeout=60)
+        redis = Redis.from_url(settings.redis_url)
+        try:
+            ensure_indices(es, names)
+            docs = load_corpus(es=es, redis=redis, names=names, corpus=corpus)
+            gold = resolve_gold(docs) if kind == "links" else {}
+            for earlier_only in (True, False):
+                setting = "publish-time" if earlier_only else "any-time"
+                if kind == "links":
+                    g = gold
+                    if earlier_only:
+                        # As at publish time, an article can only link what already existed.
+                        by_uid = {d["uid"]: d for d in docs}
+                        g = {
+                            u: {v for v in vs if by_uid[v]["published_at"] < by_uid[u]["published_at"]}
+                            for u, vs in gold.items()
+                        }
+                        g = {u: vs for u, vs in g.items() if vs}
+                    uids = set(g)
+                else:
+                    uids = {d["uid"] for d in docs}
+                for name, (ranked, ms) in (
+                    ("kabar", engine_ranks(es=es, names=names, docs=docs, uids=uids, earlier_only=earlier_only)),
+                    ("tfidf", tfidf_ranks(docs, uids, earlier_only)),
+                ):
+                    metrics = score(ranked, g) if kind == "links" else agreement(ranked, docs)
+                    rows.append(
+                        {
+                            "corpus": corpus,
+                            "setting": setting,
+                            "engine": name,
+                            "articles": len(uids),
+                            "gold_links": sum(len(v) for v in g.values()) if kind == "links" else None,
+                            **metrics,
+                            "ms_per_article": round(ms, 1),
+                        }
+                    )
+                    print(json.dumps(rows[-1]))
+        finally:
+            drop_indices(es, names)
+            for key in redis.scan_iter(f"{prefix}:*", count=1000):
+                redis.delete(key)
+            redis.close()
+    print()
+    cols = ["corpus", "setting", "engine", "articles", "p@5", "r@5", "mrr", "section@5", "tag@5", "ms_per_article"]
+    print(" | ".join(f"{c:>13}" for c in cols))
+    for row in rows:
+        print(" | ".join(f"{row.get(c, '')!s:>13}" for c in cols))
+
+
+if __name__ == "__main__":
+    main()
