@@ -23,7 +23,12 @@ class EventPublisher:
         self.confirm_timeout = confirm_timeout
         self.retry_after = retry_after
         self.app = Celery("kabar-ingest", set_as_current=False)
-        self.app.conf.update(celery_config(broker_url=broker_url, prefix=prefix, confirm_timeout=confirm_timeout))
+        config = celery_config(broker_url=broker_url, prefix=prefix, confirm_timeout=confirm_timeout)
+        # Socket timeouts bound every broker round trip, not only the confirm: after a failed publish
+        # kombu closes the channel politely and, on a stalled broker, would wait for close-ok forever.
+        transport = dict(config["broker_transport_options"])  # type: ignore[call-overload]
+        transport.update(read_timeout=confirm_timeout, write_timeout=confirm_timeout)
+        self.app.conf.update({**config, "broker_transport_options": transport})
 
     def declare(self) -> None:
         """Make sure the queues exist before the first publish (safe on every start)."""

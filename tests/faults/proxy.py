@@ -51,6 +51,7 @@ class TcpProxy:
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
             conn.close()
+        self._flowing.set()  # release pumps stalled by pause(); their sockets are closed now
 
     def pause(self) -> None:
         """Keep connections open but forward nothing: the broker looks alive but never answers."""
