@@ -21,7 +21,7 @@ from services.index.config import IndexSettings
 from services.ingest.auth import create_key
 from shared.es import IndexNames, create_client, drop_indices
 from shared.messaging import Queues
-from tests.stack import Proc, start_api, start_worker, wait_until
+from tests.stack import Proc, free_port, start_api, start_worker, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("KABAR_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -43,6 +43,7 @@ def stack_env(prefix: str) -> dict[str, str]:
             "KABAR_RELATED_COUNTDOWN_SECONDS": "0.2",
             "KABAR_RELATED_REFRESH_DEBOUNCE_SECONDS": "0.5",
             "PYTHONUNBUFFERED": "1",
+            "KABAR_WORKER_METRICS_PORT": str(free_port()),
         }
     )
     for key in ("KABAR_ES_URL", "KABAR_BROKER_URL", "KABAR_REDIS_URL"):

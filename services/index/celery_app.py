@@ -10,6 +10,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 from elasticsearch import Elasticsearch
 from redis import Redis
 
+from services.index import metrics
 from services.index.config import IndexSettings
 from shared.es import IndexNames, create_client, ensure_indices
 from shared.logging import configure_logging
@@ -83,6 +84,7 @@ def create_celery(settings: IndexSettings | None = None) -> KabarCelery:
     from services.index import tasks
 
     tasks.register(app)
+    metrics.install(settings, settings.worker_metrics_port, addr=settings.worker_metrics_addr)
 
     @worker_process_init.connect(weak=False)
     def _open(**_: Any) -> None:

@@ -16,5 +16,8 @@ class IndexSettings(KabarSettings):
     # A write becomes searchable after the index refresh interval (1 s); follow-up computations that
     # must see it (the older articles' lists, lists after a withdrawal) wait at least this long.
     search_visibility_seconds: float = 1.5
+    # The worker's main process serves Prometheus metrics here (None: off).
+    worker_metrics_port: int | None = None
+    worker_metrics_addr: str = "127.0.0.1"
     max_retries: int = 12
     retry_backoff_max_seconds: int = 60

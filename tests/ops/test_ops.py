@@ -13,7 +13,7 @@ from services import ops
 from shared.es import IndexNames
 from shared.settings import KabarSettings
 from tests.conftest import wait_for_search
-from tests.stack import ROOT, Proc
+from tests.stack import ROOT, Proc, wait_until
 
 
 def kabar(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -89,3 +89,25 @@ def test_queue_depths_lists_every_queue(prefix: str, worker: Proc) -> None:
     depths = ops.queue_depths(broker_url=KabarSettings().broker_url, prefix=prefix)
     assert set(depths) == {f"{prefix}.index", f"{prefix}.related", f"{prefix}.dead"}
     assert all(isinstance(v, int) for v in depths.values())
+
+
+def test_worker_metrics_show_task_durations_lag_and_queue_depth(
+    stack_env: dict[str, str], ingest: httpx.Client, publish: httpx.Client, worker: Proc, seed_article: dict[str, Any]
+) -> None:
+    uid = ingest.post("/v1/articles", json={**seed_article, "external_id": "worker-metrics-probe"}).json()["uid"]
+    wait_for_search(publish, "pertimbangan", uid)
+    url = f"http://127.0.0.1:{stack_env['KABAR_WORKER_METRICS_PORT']}/metrics"
+
+    def scraped() -> str | None:
+        text = httpx.get(url, timeout=5).text
+        return text if "kabar_ingest_to_indexed_seconds_count" in text else None
+
+    text = wait_until(scraped, timeout=20, what="worker metrics")
+    assert 'kabar_task_duration_seconds_count{state="SUCCESS",task="kabar.index.apply_events"}' in text
+    assert "kabar_queue_depth{" in text
+    lag_count = next(
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith("kabar_ingest_to_indexed_seconds_count")
+    )
+    assert lag_count >= 1
