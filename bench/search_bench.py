@@ -1,0 +1,220 @@
+"""Search API and article page latency at 20 concurrent clients on a 20,000-article index.
+
+Loads corpora through the real indexer under a unique prefix, starts its own publish process,
+measures Kabar's /api/v1/search next to the same Elasticsearch queries sent directly (the ratio is
+Kabar's overhead), then article pages; prints numbers and removes everything it created.
+
+    python bench/search_bench.py [--articles 20000] [--clients 20] [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+from redis import Redis
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from services.index.indexer import apply_events  # noqa: E402
+from services.ingest.service import normalise  # noqa: E402
+from services.publish.search import SearchParams, build_request  # noqa: E402
+from shared import corpora  # noqa: E402
+from shared.es import IndexNames, create_client, drop_indices, ensure_indices  # noqa: E402
+from shared.events import ArticleEvent, Operation  # noqa: E402
+from shared.models import ArticleIn  # noqa: E402
+from shared.settings import KabarSettings  # noqa: E402
+from shared.state import StateStore  # noqa: E402
+from tests.stack import start_api  # noqa: E402
+
+RAW = Path(os.environ.get("KABAR_SHARED_DATA", ROOT.parent / "shared" / "data")) / "raw"
+KEYWORDS = [
+    "pemerintah", "harga", "pemilu", "banjir", "ekonomi", "presiden", "sepak bola", "vaksin", "listrik",
+    "pajak", "kebijakan", "jakarta", "polisi", "investasi", "pendidikan", "kesehatan", "inflasi", "menteri",
+    "korupsi", "bank indonesia", "gempa", "timnas", "pilkada", "bbm", "rupiah",
+]  # fmt: skip
+
+
+def load(settings: KabarSettings, names: IndexNames, redis: Redis, count: int) -> list[dict[str, Any]]:
+    """Replay the corpora with fresh external ids until `count` articles are indexed; returns titles/paths."""
+    es = create_client(settings)
+    ensure_indices(es, names)
+    store = StateStore(redis, settings.prefix)
+    events: list[ArticleEvent] = []
+    for round_no in itertools.count():
+        for raw in corpora.load("all", RAW):
+            if len(events) >= count:
+                break
+            raw = {**raw, "external_id": f"b{round_no}-{raw['external_id']}"[:200]}
+            try:
+                payload = normalise(newsroom="bench", article=ArticleIn.model_validate(raw), version=1)
+            except ValidationError:
+                continue
+            events.append(
+                ArticleEvent(
+                    op=Operation.UPSERT,
+                    uid=payload.uid,
+                    newsroom="bench",
+                    external_id=payload.external_id,
+                    revision=1,
+                    version=1,
+                    article=payload,
+                )
+            )
+        if len(events) >= count:
+            break
+    started = time.perf_counter()
+    for start in range(0, len(events), 500):
+        apply_events(es=es, store=store, names=names, events=events[start : start + 500])
+    es.indices.refresh(index=names.articles)
+    total = es.count(index=names.articles)["count"]
+    print(f"indexed {total} articles in {time.perf_counter() - started:.1f}s")
+    hits = es.search(index=names.articles, size=2000, source=["title", "path"], query={"match_all": {}})
+    es.close()
+    return [h["_source"] for h in hits["hits"]["hits"]]
+
+
+def query_mix(docs: list[dict[str, Any]], n: int, rng: random.Random) -> list[dict[str, str]]:
+    """Half title fragments (3-6 words), half keywords; one in five with a sort or date filter."""
+    out: list[dict[str, str]] = []
+    for i in range(n):
+        if i % 2:
+            words = rng.choice(docs)["title"].split()
+            size = min(len(words), rng.randint(3, 6))
+            start = rng.randint(0, len(words) - size)
+            params = {"q": " ".join(words[start : start + size])}
+        else:
+            params = {"q": rng.choice(KEYWORDS)}
+        if i % 5 == 0:
+            params["sort"] = "newest"
+        elif i % 7 == 0:
+            params["date_from"] = "2020-01-01"
+        out.append(params)
+    return out
+
+
+async def run(
+    name: str, clients: int, seconds: float, make: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
+) -> dict[str, float]:
+    """`clients` concurrent loops for `seconds`; latency percentiles in ms and requests per second."""
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    counter = itertools.count()
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+
+    async def loop(client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            i = next(counter)
+            t0 = time.perf_counter()
+            resp = await make(client, i)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            if resp.status_code != 200:
+                errors += 1
+
+    async with httpx.AsyncClient(timeout=10, limits=limits) as client:
+        for i in range(clients):  # warm-up, also opens the connections
+            await make(client, i)
+        started = time.perf_counter()
+        await asyncio.gather(*(loop(client) for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    result = {
+        "requests": len(latencies),
+        "errors": errors,
+        "p50": statistics.median(latencies),
+        "p99": latencies[int(len(latencies) * 0.99) - 1],
+        "rps": len(latencies) / elapsed,
+    }
+    print(
+        f"{name:<28} n={result['requests']:>6} err={errors:<3} p50={result['p50']:6.1f} ms "
+        f"p99={result['p99']:6.1f} ms  {result['rps']:7.1f} req/s"
+    )
+    return result
+
+
+async def bench(publish_url: str, es_url: str, names: IndexNames, docs: list[dict[str, Any]], args: Any) -> None:
+    rng = random.Random(7)
+    mix = query_mix(docs, 2000, rng)
+    # The very bodies Kabar sends, built by the same function from the same parameters.
+    bodies = [
+        build_request(
+            SearchParams(
+                q=p["q"],
+                sort="newest" if p.get("sort") == "newest" else "relevance",
+                date_from=date.fromisoformat(p["date_from"]) if "date_from" in p else None,
+            )
+        )
+        for p in mix
+    ]
+
+    async def api(client: httpx.AsyncClient, i: int) -> httpx.Response:
+        return await client.get(f"{publish_url}/api/v1/search", params=mix[i % len(mix)])
+
+    async def direct(client: httpx.AsyncClient, i: int) -> httpx.Response:
+        return await client.post(f"{es_url}/{names.articles}/_search", json=bodies[i % len(bodies)])
+
+    paths = [d["path"] for d in docs]
+
+    async def article(client: httpx.AsyncClient, i: int) -> httpx.Response:
+        return await client.get(publish_url + paths[i % len(paths)])
+
+    print(f"\n{args.clients} clients, {args.seconds:.0f}s each, {len(mix)} distinct searches")
+    direct_r = await run("ES direct (same queries)", args.clients, args.seconds, direct)
+    api_r = await run("Kabar /api/v1/search", args.clients, args.seconds, api)
+    page_r = await run("Kabar article pages", args.clients, args.seconds, article)
+    print(
+        f"\nsearch overhead ratio (Kabar/ES): p50 {api_r['p50'] / direct_r['p50']:.2f}x, "
+        f"p99 {api_r['p99'] / direct_r['p99']:.2f}x"
+    )
+    print(f"targets: search p99 < 80 ms -> {'met' if api_r['p99'] < 80 else 'MISSED'}; "
+          f"article page p99 < 30 ms -> {'met' if page_r['p99'] < 30 else 'MISSED'}; "
+          f"{page_r['rps']:.0f} pages/s")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=20_000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+
+    prefix = f"bench{uuid.uuid4().hex[:8]}"
+    settings = KabarSettings(prefix=prefix)
+    names = IndexNames(prefix)
+    redis = Redis.from_url(settings.redis_url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KABAR_")}
+    env.update({"KABAR_PREFIX": prefix, "KABAR_LOG_LEVEL": "WARNING", "KABAR_ES_URL": settings.es_url})
+    proc = None
+    try:
+        docs = load(settings, names, redis, args.articles)
+        proc, url = start_api("publish-bench", "services.publish.app:create_app", env)
+        asyncio.run(bench(url, settings.es_url, names, docs, args))
+    finally:
+        if proc is not None:
+            proc.stop()
+        es = create_client(settings)
+        drop_indices(es, names)
+        es.close()
+        for key in redis.scan_iter(f"{prefix}:*", count=1000):
+            redis.delete(key)
+        redis.close()
+
+
+if __name__ == "__main__":
+    main()
