@@ -165,9 +165,19 @@ def accept_article(
     revision = store.reserve_revision(uid)
     event = _upsert_event(plan=plan, revision=revision, request_id=request_id)
     publisher.publish([event])
-    store.commit(uid, revision, **_upsert_fields(event))
+    fields = _upsert_fields(event)
+    store.commit(uid, revision, **fields)
     log.info("article.accepted", article_id=uid, revision=revision, version=plan.version)
-    return _answer(uid=uid, store=store, settings=settings, result="accepted")
+    # Answered from what was just committed: one Redis round trip fewer on the hot path.
+    return AcceptedArticle(
+        result="accepted",
+        uid=uid,
+        external_id=article.external_id,
+        version=plan.version,
+        revision=revision,
+        status=ArticleStatus.ACCEPTED,
+        url=public_url(site_url=settings.site_url, path=fields["path"]),
+    )
 
 
 def put_article(
