@@ -20,6 +20,11 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def _str(value: bytes | str) -> str:
+    """Redis answers bytes unless the client decodes responses; accept both."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def _key_slot(prefix: str, key_hash: str) -> str:
     return f"{prefix}:apikey:{key_hash}"
 
@@ -42,7 +47,7 @@ def revoke_key(*, redis: Redis, prefix: str, key: str) -> bool:
         return False
     pipe = redis.pipeline()
     pipe.delete(_key_slot(prefix, key_hash))
-    pipe.srem(f"{prefix}:newsroom:{newsroom.decode()}:keys", key_hash)
+    pipe.srem(f"{prefix}:newsroom:{_str(newsroom)}:keys", key_hash)
     pipe.execute()
     return True
 
@@ -52,7 +57,7 @@ def revoke_newsroom(*, redis: Redis, prefix: str, newsroom: str) -> int:
     hashes = redis.smembers(f"{prefix}:newsroom:{newsroom}:keys")
     pipe = redis.pipeline()
     for key_hash in hashes:
-        pipe.delete(_key_slot(prefix, key_hash.decode()))
+        pipe.delete(_key_slot(prefix, _str(key_hash)))
     pipe.delete(f"{prefix}:newsroom:{newsroom}:keys")
     pipe.execute()
     return len(hashes)
@@ -72,4 +77,4 @@ def authenticate(*, redis: Redis, prefix: str, authorization: str | None, api_ke
     newsroom = redis.get(_key_slot(prefix, _hash(key)))
     if newsroom is None:
         raise Unauthorized("Unknown or revoked API key.", headers={"WWW-Authenticate": "Bearer"})
-    return Newsroom(id=newsroom.decode())
+    return Newsroom(id=_str(newsroom))

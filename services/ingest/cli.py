@@ -10,7 +10,7 @@ from services.ingest import auth
 from services.ingest.config import IngestSettings
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     newsroom = sub.add_parser("newsroom", help="create and revoke newsroom API keys")
     actions = newsroom.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="create a key for a newsroom (printed once)")

@@ -170,8 +170,10 @@ def _version(value: str | int | None) -> int | None:
     return None
 
 
-def _text(items: list[dict[str, Any]], role: str) -> str | None:
+def _text(items: list[Any], role: str) -> str | None:
     for item in items:
+        if not isinstance(item, dict):
+            continue
         if str(item.get("role", "main")) == role and isinstance(item.get("value"), str):
             return str(item["value"])
     return None
@@ -202,8 +204,8 @@ def _images(doc: NinjsIn) -> list[dict[str, Any]]:
             url = next((r.get("href") for r in renditions.values() if isinstance(r, dict) and r.get("href")), None)
         if not url:
             continue
-        headlines = assoc.get("headlines") if isinstance(assoc.get("headlines"), list) else []
-        descriptions = assoc.get("descriptions") if isinstance(assoc.get("descriptions"), list) else []
+        headlines: list[Any] = assoc["headlines"] if isinstance(assoc.get("headlines"), list) else []
+        descriptions: list[Any] = assoc["descriptions"] if isinstance(assoc.get("descriptions"), list) else []
         caption = assoc.get("description_text") or _text(descriptions, "caption") or _text(descriptions, "main")
         caption = caption or assoc.get("headline") or _text(headlines, "main")
         credit = assoc.get("copyrightnotice") or assoc.get("by")
