@@ -1,0 +1,270 @@
+"""Freshness: how long from a newsroom's POST until the article is searchable, at a steady rate.
+
+Starts its own ingest, worker (index + related queues, as deployed) and publish processes on a unique
+prefix against the services in KABAR_* (the main ones by default), sends single POSTs open-loop at a
+fixed rate with async httpx, and polls Elasticsearch's _search (a terms query on the pending uids,
+every 100 ms) to timestamp when each article became searchable. The time counted is from just before
+the POST to the poll answer that first found it, so it includes ingest, RabbitMQ, the worker, the bulk
+write and the index refresh (refresh_interval 1 s).
+
+Baseline in the same run (the floor): the same documents indexed straight into Elasticsearch with
+refresh=false at the same rate, polled the same way.
+
+    python -m bench.freshness [--duration 120 | --quick] [--rate 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from redis import Redis
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import corpus_articles, drop_prefix, emit, kabar_env, print_table, summary  # noqa: E402
+from services.index.celery_app import bootstrap  # noqa: E402
+from services.index.config import IndexSettings  # noqa: E402
+from services.index.indexer import build_document  # noqa: E402
+from services.ingest.auth import create_key  # noqa: E402
+from services.ingest.service import normalise  # noqa: E402
+from shared.es import IndexNames  # noqa: E402
+from shared.events import ArticleEvent, Operation  # noqa: E402
+from shared.models import ArticleIn, article_uid  # noqa: E402
+from tests.stack import Proc, start_api, start_worker  # noqa: E402
+
+BENCH = "freshness"
+TARGET_P95_S = 2.5
+POLL_INTERVAL = 0.1
+NEWSROOM = "bench-fresh"
+
+
+@dataclass
+class Run:
+    """Send times, visibility times and failures of one measured path."""
+
+    sent: dict[str, float] = field(default_factory=dict)
+    seen: dict[str, float] = field(default_factory=dict)
+    request_ms: list[float] = field(default_factory=list)
+    failures: dict[str, int] = field(default_factory=dict)
+    sending_done: bool = False
+
+    def latencies(self) -> list[float]:
+        return [self.seen[uid] - self.sent[uid] for uid in self.seen if uid in self.sent]
+
+
+async def poll(es: httpx.AsyncClient, index: str, run: Run, *, drain_timeout: float) -> None:
+    """Every 100 ms, search the pending uids; stop when sending is over and nothing is pending (or timeout)."""
+    drain_deadline: float | None = None
+    while True:
+        pending = [uid for uid in run.sent if uid not in run.seen]
+        if run.sending_done:
+            drain_deadline = drain_deadline or time.monotonic() + drain_timeout
+            if not pending or time.monotonic() > drain_deadline:
+                return
+        started = time.monotonic()
+        if pending:
+            resp = await es.post(
+                f"/{index}/_search",
+                json={"query": {"terms": {"uid": pending[:5000]}}, "size": min(len(pending), 5000), "_source": False},
+                params={"filter_path": "hits.hits._id"},
+            )
+            now = time.monotonic()
+            for hit in resp.json().get("hits", {}).get("hits", []):
+                run.seen.setdefault(hit["_id"], now)
+        await asyncio.sleep(max(0.0, POLL_INTERVAL - (time.monotonic() - started)))
+
+
+async def send_at_rate(rate: float, duration: float, run: Run, send_one: Any) -> None:
+    """Open loop: request i starts at t0 + i/rate whatever earlier requests are doing."""
+    tasks = []
+    t0 = time.monotonic()
+    i = 0
+    while (due := t0 + i / rate) < t0 + duration:
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        tasks.append(asyncio.create_task(send_one(i)))
+        i += 1
+    await asyncio.gather(*tasks)
+    run.sending_done = True
+
+
+async def measure_pipeline(
+    *, ingest_url: str, key: str, es_url: str, alias: str, articles: list[dict[str, Any]], rate: float, duration: float
+) -> Run:
+    run = Run()
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    headers = {"Authorization": f"Bearer {key}"}
+    async with (
+        httpx.AsyncClient(base_url=ingest_url, headers=headers, timeout=30, limits=limits) as ingest,
+        httpx.AsyncClient(base_url=es_url, timeout=30) as es,
+    ):
+
+        async def send_one(i: int) -> None:
+            article = articles[i]
+            uid = article_uid(NEWSROOM, article["external_id"])
+            started = time.monotonic()
+            try:
+                resp = await ingest.post("/v1/articles", json=article)
+                status = str(resp.status_code)
+            except httpx.HTTPError as exc:
+                status = type(exc).__name__
+            run.request_ms.append((time.monotonic() - started) * 1000)
+            if status == "202":
+                run.sent[uid] = started
+            else:
+                run.failures[status] = run.failures.get(status, 0) + 1
+
+        poller = asyncio.create_task(poll(es, alias, run, drain_timeout=60))
+        await send_at_rate(rate, duration, run, send_one)
+        await poller
+    return run
+
+
+async def measure_baseline(*, es_url: str, index: str, docs: list[dict[str, Any]], rate: float, duration: float) -> Run:
+    run = Run()
+    async with httpx.AsyncClient(base_url=es_url, timeout=30) as es:
+
+        async def send_one(i: int) -> None:
+            doc = docs[i]
+            started = time.monotonic()
+            resp = await es.put(f"/{index}/_doc/{doc['uid']}", json=doc, params={"refresh": "false"})
+            run.request_ms.append((time.monotonic() - started) * 1000)
+            if resp.status_code in (200, 201):
+                run.sent[doc["uid"]] = started
+            else:
+                run.failures[str(resp.status_code)] = run.failures.get(str(resp.status_code), 0) + 1
+
+        poller = asyncio.create_task(poll(es, index, run, drain_timeout=30))
+        await send_at_rate(rate, duration, run, send_one)
+        await poller
+    return run
+
+
+def baseline_docs(articles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The documents the worker would write for these articles (built here, outside the timing)."""
+    docs = []
+    for n, raw in enumerate(articles, start=1):
+        article = ArticleIn.model_validate(raw)
+        payload = normalise(newsroom="bench-base", article=article, version=1)
+        event = ArticleEvent(
+            op=Operation.UPSERT,
+            uid=payload.uid,
+            newsroom=payload.newsroom,
+            external_id=payload.external_id,
+            revision=n,
+            version=1,
+            article=payload,
+        )
+        docs.append({k: v for k, v in build_document(event).items() if v is not None})
+    return docs
+
+
+def report(path: str, run: Run, rate: float, duration: float) -> list[dict[str, Any]]:
+    stats = summary(run.latencies())
+    req = summary(run.request_ms, digits=1)
+    missing = len(run.sent) - len(run.seen)
+    rows = []
+    for p in ("p50", "p95", "p99", "max"):
+        extra: dict[str, Any] = {"path": path}
+        if path == "pipeline" and p == "p95":
+            extra["target"] = f"< {TARGET_P95_S}"
+            extra["met"] = bool(stats.get("p95", float("inf")) < TARGET_P95_S) and missing == 0
+        rows.append(emit(BENCH, f"{path}_to_searchable_{p}", stats.get(p), "s", **extra))
+    rows.append(emit(BENCH, f"{path}_request_p99", req.get("p99"), "ms", path=path, p50=req.get("p50")))
+    rows.append(
+        emit(
+            BENCH,
+            f"{path}_articles",
+            len(run.sent),
+            "articles",
+            path=path,
+            rate_per_s=rate,
+            duration_s=duration,
+            searchable=len(run.seen),
+            never_searchable=missing,
+            failures=run.failures,
+        )
+    )
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=120.0, help="seconds of steady sending (default 120)")
+    parser.add_argument("--quick", action="store_true", help="20 s instead of --duration")
+    parser.add_argument("--rate", type=float, default=50.0, help="articles per second (default 50)")
+    parser.add_argument("--worker-concurrency", type=int, default=2)
+    args = parser.parse_args()
+    duration = 20.0 if args.quick else args.duration
+    baseline_duration = max(10.0, min(30.0, duration / 4))
+
+    prefix = f"fresh{uuid.uuid4().hex[:8]}"
+    settings = IndexSettings(prefix=prefix)
+    names = IndexNames(prefix)
+    env = kabar_env(prefix, KABAR_LOG_JSON="true", KABAR_RATE_LIMIT_PER_MINUTE="1000000")
+    total = int(duration * args.rate) + 1
+    source = corpus_articles(tag=f"fresh-{prefix}")
+    articles = [next(source) for _ in range(total)]
+    base_articles = [next(source) for _ in range(int(baseline_duration * args.rate) + 1)]
+    docs = baseline_docs(base_articles)
+
+    procs: list[Proc] = []
+    try:
+        bootstrap(settings)
+        baseline_index = f"{prefix}-articles-baseline"  # matches the template: same mapping and refresh interval
+        httpx.put(f"{settings.es_url}/{baseline_index}", timeout=30).raise_for_status()
+        print(f"baseline: direct ES index (refresh=false) at {args.rate}/s for {baseline_duration:.0f}s", flush=True)
+        base = asyncio.run(
+            measure_baseline(
+                es_url=settings.es_url, index=baseline_index, docs=docs, rate=args.rate, duration=baseline_duration
+            )
+        )
+        ingest, ingest_url = start_api("fresh-ingest", "services.ingest.app:create_app", env)
+        procs.append(ingest)
+        procs.append(start_worker(env, prefix=prefix, concurrency=args.worker_concurrency, name="fresh-worker"))
+        publish, publish_url = start_api("fresh-publish", "services.publish.app:create_app", env)
+        procs.append(publish)
+        with Redis.from_url(settings.redis_url) as redis:
+            key = create_key(redis=redis, prefix=prefix, newsroom=NEWSROOM)
+        print(f"pipeline: POST /v1/articles at {args.rate}/s for {duration:.0f}s", flush=True)
+        pipe = asyncio.run(
+            measure_pipeline(
+                ingest_url=ingest_url,
+                key=key,
+                es_url=settings.es_url,
+                alias=names.articles,
+                articles=articles,
+                rate=args.rate,
+                duration=duration,
+            )
+        )
+        # Readers see what the poll saw: the last article through the publish API.
+        last = next(reversed(pipe.seen), None)
+        reader_ok = (
+            last is not None and httpx.get(f"{publish_url}/api/v1/articles/{last}", timeout=10).status_code == 200
+        )
+        rows = report("es_direct", base, args.rate, baseline_duration) + report("pipeline", pipe, args.rate, duration)
+        rows.append(emit(BENCH, "publish_api_sees_last_article", int(reader_ok), "bool"))
+    finally:
+        for proc in reversed(procs):
+            proc.stop()
+        drop_prefix(prefix)
+
+    table = [r for r in rows if r["unit"] == "s"]
+    print_table(
+        table, ["metric", "value", "unit", "target", "met"], title="freshness (seconds from write to searchable)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
