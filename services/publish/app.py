@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.publish.config import PublishSettings
+from services.publish.microcache import MicroCache
 from services.publish.rendering import create_environment, render_page
 from services.publish.routes import api, feeds, pages
 from services.publish.security import SecurityHeadersMiddleware
@@ -50,7 +51,13 @@ def create_app(settings: PublishSettings | None = None) -> FastAPI:
             settings.es_url, basic_auth=auth, request_timeout=settings.es_request_timeout, connections_per_node=64
         )
         try:
-            yield {"settings": settings, "es": es, "names": IndexNames(settings.prefix), "jinja": create_environment()}
+            yield {
+                "settings": settings,
+                "es": es,
+                "names": IndexNames(settings.prefix),
+                "jinja": create_environment(),
+                "page_cache": MicroCache(ttl=settings.page_cache_seconds),
+            }
         finally:
             await es.close()
 

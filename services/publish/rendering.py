@@ -65,12 +65,32 @@ def render_page(
     max_age: int | None = None,
     last_modified: datetime | None = None,
 ) -> Response:
-    settings: PublishSettings = request.state.settings
+    return respond_html(
+        request,
+        render_html(request, template, context),
+        status_code=status_code,
+        max_age=max_age,
+        last_modified=last_modified,
+    )
+
+
+def render_html(request: Request, template: str, context: dict[str, Any]) -> bytes:
     env: Environment = request.state.jinja
-    html = env.get_template(template).render({**base_context(request, settings), **context})
+    return env.get_template(template).render({**base_context(request, request.state.settings), **context}).encode()
+
+
+def respond_html(
+    request: Request,
+    body: bytes,
+    *,
+    status_code: int = 200,
+    max_age: int | None = None,
+    last_modified: datetime | None = None,
+) -> Response:
+    settings: PublishSettings = request.state.settings
     return cached_response(
         request,
-        body=html.encode(),
+        body=body,
         media_type="text/html; charset=utf-8",
         max_age=settings.page_max_age if max_age is None else max_age,
         last_modified=last_modified,

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from services.publish import repository, search, service
 from services.publish.deps import EsDep, LocaleDep, NamesDep, SearchDep, SettingsDep
-from services.publish.rendering import render_page
+from services.publish.rendering import render_html, render_page, respond_html
 from services.publish.views import article_context, list_item, page_links
 
 router = APIRouter(include_in_schema=False)
@@ -104,6 +104,10 @@ async def article_page(
     slug_uid: str, request: Request, es: EsDep, names: NamesDep, settings: SettingsDep, locale: LocaleDep
 ) -> Response:
     """An article at its readable URL; any other path to the same uid is redirected (301)."""
+    key = (request.url.path, locale)
+    cached = request.state.page_cache.get(key)
+    if cached is not None:
+        return respond_html(request, cached.body, last_modified=cached.last_modified)
     article = await service.article_by_path_tail(es=es, names=names, slug_uid=slug_uid)
     if request.url.path != article["path"]:
         target = article["path"] + (f"?{request.url.query}" if request.url.query else "")
@@ -112,7 +116,9 @@ async def article_page(
     context = article_context(
         article, related, locale=locale, base_url=settings.site_url.rstrip("/"), site_name=settings.site_name
     )
-    return render_page(request, "article.html", context, last_modified=service.last_modified(article))
+    body = render_html(request, "article.html", context)
+    request.state.page_cache.put(key, body, service.last_modified(article))
+    return respond_html(request, body, last_modified=service.last_modified(article))
 
 
 def _listing(request: Request, listing: dict, *, kind: str, locale: str, feed_path: str | None = None) -> Response:

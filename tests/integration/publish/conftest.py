@@ -170,9 +170,16 @@ def build_corpus(es: Elasticsearch, redis: Redis, prefix: str, names: IndexNames
     return corpus
 
 
+# tests/browser imports these fixtures into its own conftest, which makes a second session fixture:
+# the corpus is loaded once per prefix all the same (a second load would replay stale revisions).
+_LOADED: dict[str, Corpus] = {}
+
+
 @pytest.fixture(scope="session")
 def corpus(es: Elasticsearch, redis: Redis, prefix: str, names: IndexNames) -> Corpus:
-    return build_corpus(es, redis, prefix, names)
+    if prefix not in _LOADED:
+        _LOADED[prefix] = build_corpus(es, redis, prefix, names)
+    return _LOADED[prefix]
 
 
 @pytest.fixture(scope="session")
