@@ -1,4 +1,9 @@
-"""FastAPI dependencies: clients from the lifespan (request.state), the authenticated newsroom."""
+"""FastAPI dependencies: clients from the lifespan (request.state), the authenticated newsroom.
+
+Dependencies that only read request.state are `async def` on purpose: FastAPI runs every sync
+dependency in the threadpool, and those hops, not the work, dominated single-POST latency. Only
+get_newsroom (blocking Redis calls) and the route bodies run in threads.
+"""
 
 from __future__ import annotations
 
@@ -15,19 +20,19 @@ from services.ingest.ratelimit import check_rate
 from shared.state import StateStore
 
 
-def get_settings(request: Request) -> IngestSettings:
+async def get_settings(request: Request) -> IngestSettings:
     return request.state.settings
 
 
-def get_redis(request: Request) -> Redis:
+async def get_redis(request: Request) -> Redis:
     return request.state.redis
 
 
-def get_store(request: Request) -> StateStore:
+async def get_store(request: Request) -> StateStore:
     return request.state.store
 
 
-def get_publisher(request: Request) -> EventPublisher:
+async def get_publisher(request: Request) -> EventPublisher:
     return request.state.publisher
 
 
@@ -78,7 +83,7 @@ class Write:
     body: bytes
 
 
-def get_write(
+async def get_write(
     request: Request,
     newsroom: NewsroomDep,
     store: StoreDep,
