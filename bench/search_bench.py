@@ -83,7 +83,7 @@ def load(settings: KabarSettings, names: IndexNames, redis: Redis, count: int) -
     es.indices.refresh(index=names.articles)
     total = es.count(index=names.articles)["count"]
     print(f"indexed {total} articles in {time.perf_counter() - started:.1f}s")
-    hits = es.search(index=names.articles, size=2000, source=["title", "path"], query={"match_all": {}})
+    hits = es.search(index=names.articles, size=2000, source_includes=["title", "path"], query={"match_all": {}})
     es.close()
     return [h["_source"] for h in hits["hits"]["hits"]]
 

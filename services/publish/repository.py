@@ -54,7 +54,7 @@ async def latest(
         sort=NEWEST,
         from_=start,
         size=size,
-        source=LIST_SOURCE,
+        source_includes=LIST_SOURCE,
         track_total_hits=True,
     )
     total = resp["hits"]["total"]["value"]
@@ -73,7 +73,7 @@ async def home(*, es: AsyncElasticsearch, names: IndexNames, size: int = 10, per
         query=_published(),
         sort=NEWEST,
         size=size,
-        source=LIST_SOURCE,
+        source_includes=LIST_SOURCE,
         aggs={
             "sections": {
                 "terms": {"field": "section_slug", "size": 8},
@@ -91,7 +91,7 @@ async def home(*, es: AsyncElasticsearch, names: IndexNames, size: int = 10, per
 async def section_name(*, es: AsyncElasticsearch, names: IndexNames, slug: str) -> str | None:
     """The display name of a section slug, or None when no published article uses it."""
     resp = await es.search(
-        index=names.articles, query=_published([{"term": {"section_slug": slug}}]), size=1, source=["section"]
+        index=names.articles, query=_published([{"term": {"section_slug": slug}}]), size=1, source_includes=["section"]
     )
     hits = resp["hits"]["hits"]
     return (hits[0]["_source"].get("section") or slug) if hits else None
@@ -101,7 +101,9 @@ async def feed_items(
     *, es: AsyncElasticsearch, names: IndexNames, section_slug: str | None = None, size: int = 30
 ) -> list[dict[str, Any]]:
     extra = [{"term": {"section_slug": section_slug}}] if section_slug else []
-    resp = await es.search(index=names.articles, query=_published(extra), sort=NEWEST, size=size, source=FEED_SOURCE)
+    resp = await es.search(
+        index=names.articles, query=_published(extra), sort=NEWEST, size=size, source_includes=FEED_SOURCE
+    )
     return [h["_source"] for h in resp["hits"]["hits"]]
 
 
@@ -112,7 +114,7 @@ async def recent_news(*, es: AsyncElasticsearch, names: IndexNames, hours: int =
         query=_published([{"range": {"published_at": {"gte": f"now-{hours}h"}}}]),
         sort=NEWEST,
         size=1000,
-        source=["path", "title", "published_at", "language"],
+        source_includes=["path", "title", "published_at", "language"],
     )
     return [h["_source"] for h in resp["hits"]["hits"]]
 
@@ -166,13 +168,16 @@ async def sitemap_urls(
     while seen < stop:
         kwargs: dict[str, Any] = {"search_after": after} if after else {}
         # Skipped rows (earlier parts) are fetched without _source: cheap, and bounded by the split size.
-        wanted_source = ["path", "updated_at", "published_at", "indexed_at"] if seen + batch > start else False
+        wanted = seen + batch > start
+        source: dict[str, Any] = (
+            {"source_includes": ["path", "updated_at", "published_at", "indexed_at"]} if wanted else {"source": False}
+        )
         resp = await es.search(
             index=names.articles,
             query=query,
             sort=[{"published_at": "asc"}, {"uid": "asc"}],
             size=min(batch, stop - seen),
-            source=wanted_source,
+            **source,
             **kwargs,
         )
         hits = resp["hits"]["hits"]

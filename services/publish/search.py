@@ -265,7 +265,7 @@ async def suggest(*, es: AsyncElasticsearch, names: IndexNames, prefix: str, siz
         suggest={
             "titles": {"prefix": text, "completion": {"field": "title_suggest", "size": size, "skip_duplicates": True}}
         },
-        source=["title", "path", "uid", "status"],
+        source_includes=["title", "path", "uid", "status"],
         size=0,
     )
     out = []

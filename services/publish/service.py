@@ -45,10 +45,8 @@ async def related(*, es: AsyncElasticsearch, names: IndexNames, uid: str) -> lis
 
 def last_modified(*items: dict[str, Any]) -> datetime | None:
     """The newest change among documents (indexed_at, else updated/published)."""
-    stamps = [
-        parse_dt(i.get("indexed_at") or i.get("updated_at") or i.get("published_at")) for i in items if i is not None
-    ]
-    stamps = [s for s in stamps if s is not None]
+    parsed = (parse_dt(i.get("indexed_at") or i.get("updated_at") or i.get("published_at")) for i in items)
+    stamps = [s for s in parsed if s is not None]
     return max(stamps) if stamps else None
 
 
