@@ -14,8 +14,14 @@ from shared.text import slugify
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
-ShortText = Annotated[str, Field(min_length=1, max_length=300)]
-Tag = Annotated[str, Field(min_length=1, max_length=100)]
+# Control characters (other than tab and newlines) are never meant in a headline or label, and some
+# (U+0000) are refused by Elasticsearch's completion field: reject them at the door, not in a worker.
+NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+ShortText = Annotated[str, Field(min_length=1, max_length=300, pattern=NO_CONTROL)]
+Tag = Annotated[str, Field(min_length=1, max_length=100, pattern=NO_CONTROL)]
+# Kabar's revision puts the version in the high bits of a 63-bit number (see shared/state.py);
+# 2**43 still fits epoch milliseconds, a common CMS version scheme, until the year 2248.
+MAX_VERSION = 2**43 - 1
 
 
 class ArticleStatus(StrEnum):
@@ -66,23 +72,25 @@ class ArticleIn(BaseModel):
 
     external_id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
     title: ShortText
-    dek: str | None = Field(default=None, max_length=1000, description="Subtitle / standfirst.")
+    dek: str | None = Field(default=None, max_length=1000, pattern=NO_CONTROL, description="Subtitle / standfirst.")
     body: str | None = Field(default=None, description="HTML or plain text.")
     body_paragraphs: list[str] | None = Field(default=None, description="Alternative to body: one string a paragraph.")
-    section: str | None = Field(default=None, max_length=100)
+    section: str | None = Field(default=None, max_length=100, pattern=NO_CONTROL)
     tags: list[Tag] = Field(default_factory=list, max_length=50)
     authors: list[ShortText] = Field(default_factory=list, max_length=20)
-    byline: str | None = Field(default=None, max_length=300, description='Shown as is, e.g. initials "RAG".')
-    dateline: str | None = Field(default=None, max_length=200)
+    byline: str | None = Field(
+        default=None, max_length=300, pattern=NO_CONTROL, description='Shown as is, e.g. initials "RAG".'
+    )
+    dateline: str | None = Field(default=None, max_length=200, pattern=NO_CONTROL)
     language: str = Field(default="id", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
     published_at: datetime | None = None
     updated_at: datetime | None = None
     canonical_url: AnyHttpUrl | None = None
-    source: str | None = Field(default=None, max_length=200)
+    source: str | None = Field(default=None, max_length=200, pattern=NO_CONTROL)
     images: list[Image] = Field(default_factory=list, max_length=50)
     related: list[RelatedRef] = Field(default_factory=list, max_length=20)
     editor_related_titles: list[ShortText] = Field(default_factory=list, max_length=20)
-    version: int | None = Field(default=None, ge=1, le=2**53)
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
     note: str | None = Field(default=None, max_length=2000, description="Internal note; never shown to readers.")
 
     _aware = field_validator("published_at", "updated_at")(as_jakarta_aware)

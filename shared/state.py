@@ -54,6 +54,15 @@ return 1
 """
 
 
+# MAX_VERSION (shared/models.py) leaves these low bits for the counter within Elasticsearch's 63 bits.
+SEQUENCE_BITS = 20
+
+
+def revision_for(version: int, sequence: int) -> int:
+    """Revision = newsroom version in the high bits, a per-article write counter in the low bits."""
+    return (version << SEQUENCE_BITS) | (sequence % (1 << SEQUENCE_BITS))
+
+
 @dataclass(frozen=True)
 class ArticleState:
     uid: str
@@ -116,9 +125,14 @@ class StateStore:
         raw = self.redis.hgetall(self.key(uid))
         return ArticleState(uid=uid, fields={k.decode(): v.decode() for k, v in raw.items()})
 
-    def reserve_revision(self, uid: str) -> int:
-        """A new, never reused revision number for this article."""
-        return int(self.redis.hincrby(self.key(uid), "next_revision", 1))
+    def reserve_revision(self, uid: str, version: int) -> int:
+        """A new, never reused revision for this article, ordered by the newsroom's version first.
+
+        Concurrent writes of v2 and v3 can reach ingest in any order; because the version is the
+        revision's high part, v2 can never get a higher revision than v3, so Elasticsearch's external
+        versioning and the state's compare-and-set both end at v3 whatever the timing.
+        """
+        return revision_for(version, int(self.redis.hincrby(self.key(uid), "next_revision", 1)))
 
     def commit(self, uid: str, revision: int, **fields: Any) -> bool:
         """Record fields for this revision unless a newer revision was already recorded."""
@@ -156,12 +170,12 @@ class StateStore:
             for uid, raw in zip(uids, pipe.execute(), strict=True)
         ]
 
-    def reserve_revisions(self, uids: list[str]) -> list[int]:
-        """A new revision for each article, in the order given."""
+    def reserve_revisions(self, items: list[tuple[str, int]]) -> list[int]:
+        """reserve_revision() for several (uid, version) pairs, in the order given."""
         pipe = self.redis.pipeline(transaction=False)
-        for uid in uids:
+        for uid, _ in items:
             pipe.hincrby(self.key(uid), "next_revision", 1)
-        return [int(r) for r in pipe.execute()]
+        return [revision_for(version, int(seq)) for (_, version), seq in zip(items, pipe.execute(), strict=True)]
 
     def commit_many(self, commits: list[tuple[str, int, dict[str, Any]]]) -> list[bool]:
         """commit() for several (uid, revision, fields) at once, in one script call."""

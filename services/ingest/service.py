@@ -162,7 +162,7 @@ def accept_article(
     plan = _plan(state=store.get(uid), newsroom=newsroom, article=article)
     if plan is None:
         return _answer(uid=uid, store=store, settings=settings, result="unchanged")
-    revision = store.reserve_revision(uid)
+    revision = store.reserve_revision(uid, plan.version)
     event = _upsert_event(plan=plan, revision=revision, request_id=request_id)
     publisher.publish([event])
     fields = _upsert_fields(event)
@@ -311,7 +311,7 @@ def accept_bulk(
         else:
             plans[i] = plan
     if plans:
-        revisions = store.reserve_revisions([p.uid for p in plans.values()])
+        revisions = store.reserve_revisions([(p.uid, p.version) for p in plans.values()])
         events = [
             _upsert_event(plan=plan, revision=rev, request_id=request_id)
             for plan, rev in zip(plans.values(), revisions, strict=True)
@@ -360,14 +360,15 @@ def remove_article(
         return _answer(uid=uid, store=store, settings=settings, result="unchanged")
     if current == Operation.DELETE:
         raise Gone(f"Article {external_id!r} was deleted; it can no longer be withdrawn.")
-    revision = store.reserve_revision(uid)
+    version = max(version or 0, state.version, 1)
+    revision = store.reserve_revision(uid, version)
     event = ArticleEvent(
         op=op,
         uid=uid,
         newsroom=newsroom,
         external_id=external_id,
         revision=revision,
-        version=max(version or 0, state.version, 1),
+        version=version,
         request_id=request_id,
     )
     publisher.publish([event])
