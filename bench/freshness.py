@@ -230,7 +230,14 @@ def main() -> int:
         )
         ingest, ingest_url = start_api("fresh-ingest", "services.ingest.app:create_app", env)
         procs.append(ingest)
-        procs.append(start_worker(env, prefix=prefix, concurrency=args.worker_concurrency, name="fresh-worker"))
+        # As deployed: indexing and related work in separate worker processes, so a related backlog
+        # never delays the next article's indexing (Celery does not prioritise across queues).
+        procs.append(
+            start_worker(
+                env, prefix=prefix, concurrency=args.worker_concurrency, name="fresh-worker", queues=("index",)
+            )
+        )
+        procs.append(start_worker(env, prefix=prefix, concurrency=1, name="fresh-related", queues=("related",)))
         publish, publish_url = start_api("fresh-publish", "services.publish.app:create_app", env)
         procs.append(publish)
         with Redis.from_url(settings.redis_url) as redis:

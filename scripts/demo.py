@@ -66,6 +66,7 @@ PROCESSES: dict[str, list[str]] = {
         "2",
         "--no-access-log",
     ],
+    # Separate workers for indexing and related links, as deployed (see docker-compose.yml).
     "worker": [
         sys.executable,
         "-m",
@@ -78,7 +79,21 @@ PROCESSES: dict[str, list[str]] = {
         "-l",
         "INFO",
         "-n",
-        "demo@%h",
+        "demo-index@%h",
+    ],
+    "worker-related": [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "services.index.worker",
+        "worker",
+        "-c",
+        "1",
+        "-l",
+        "INFO",
+        "-n",
+        "demo-related@%h",
     ],
 }
 
@@ -99,14 +114,14 @@ def start_processes() -> None:
     RUN.mkdir(parents=True, exist_ok=True)
     from services.index.config import IndexSettings
 
-    queues = f"{IndexSettings().prefix}.index,{IndexSettings().prefix}.related"
+    prefix = IndexSettings().prefix
     for name, args in PROCESSES.items():
         pidfile = _pidfile(name)
         if pidfile.exists() and _alive(int(pidfile.read_text())):
             print(f"[demo] {name} already running")
             continue
-        if name == "worker":
-            args = [*args, "-Q", queues]
+        if name.startswith("worker"):
+            args = [*args, "-Q", f"{prefix}.related" if name == "worker-related" else f"{prefix}.index"]
         log = (RUN / f"demo-{name}.log").open("ab")
         proc = subprocess.Popen(
             args, cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True

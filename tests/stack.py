@@ -116,7 +116,14 @@ def start_api(name: str, factory: str, env: dict[str, str]) -> tuple[Proc, str]:
     return proc, url
 
 
-def start_worker(env: dict[str, str], *, prefix: str, concurrency: int = 2, name: str = "worker") -> Proc:
+def start_worker(
+    env: dict[str, str],
+    *,
+    prefix: str,
+    concurrency: int = 2,
+    name: str = "worker",
+    queues: tuple[str, ...] = ("index", "related"),
+) -> Proc:
     proc = Proc(
         name,
         [
@@ -127,7 +134,7 @@ def start_worker(env: dict[str, str], *, prefix: str, concurrency: int = 2, name
             "services.index.worker",
             "worker",
             "-Q",
-            f"{prefix}.index,{prefix}.related",
+            ",".join(f"{prefix}.{queue}" for queue in queues),
             "-c",
             str(concurrency),
             "-l",

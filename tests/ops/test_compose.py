@@ -85,6 +85,7 @@ def test_kabar_env_matches_settings_classes(compose_config: dict) -> None:
         "ingest": set(IngestSettings.model_fields),
         "publish": set(PublishSettings.model_fields),
         "worker": set(IndexSettings.model_fields),
+        "worker-related": set(IndexSettings.model_fields),
         "bootstrap": set(IndexSettings.model_fields),
     }
     for name, known in fields.items():
