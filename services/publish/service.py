@@ -39,7 +39,7 @@ async def article_by_path_tail(*, es: AsyncElasticsearch, names: IndexNames, slu
 
 
 async def related(*, es: AsyncElasticsearch, names: IndexNames, uid: str) -> list[dict[str, Any]]:
-    """The stored list, minus anything withdrawn since it was computed."""
+    """The stored list; the index worker recomputes every list that shows an article it withdraws."""
     return await repository.get_related(es=es, names=names, uid=uid)
 
 
