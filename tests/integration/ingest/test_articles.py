@@ -18,7 +18,13 @@ def test_create_then_replay_is_unchanged_with_same_answer(ingest: httpx.Client, 
     assert first.status_code == 202, first.text
     again = ingest.post("/v1/articles", json=article)
     assert again.status_code == 200
-    assert again.json() == {**first.json(), "result": "unchanged"}
+    # The same write; only the pipeline status (and the URL once indexed) may have moved on meanwhile.
+    moving = {"status", "url"}
+    assert {k: v for k, v in again.json().items() if k not in moving} == {
+        **{k: v for k, v in first.json().items() if k not in moving},
+        "result": "unchanged",
+    }
+    assert again.json()["status"] in {"accepted", "indexed"}
 
 
 def test_older_version_is_409_with_stored_version(ingest: httpx.Client, new_article: Make) -> None:

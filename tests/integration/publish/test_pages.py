@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from urllib.parse import quote
 
 import httpx
@@ -27,7 +28,10 @@ def test_home_lists_latest_and_sections(publish: httpx.Client, corpus: Corpus) -
     latest = doc.xpath("//section[@aria-labelledby='latest-h']//li/a")
     assert len(latest) == 10
     stamps = doc.xpath("//section[@aria-labelledby='latest-h']//time/@datetime")
-    assert stamps == sorted(stamps, reverse=True)
+    # Elasticsearch dates are millisecond-precise: compare at that precision (other tests' articles
+    # can be published within the same millisecond).
+    millis = [int(datetime.fromisoformat(s).timestamp() * 1000) for s in stamps]
+    assert millis == sorted(millis, reverse=True)
     assert len(doc.xpath("//section[contains(@class,'home-section')]")) >= 3
     assert "Terbaru" in resp.text
 
