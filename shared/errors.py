@@ -97,39 +97,45 @@ def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
     return [{"pointer": json_pointer(e.get("loc", ())), "detail": str(e.get("msg", "invalid"))} for e in errors]
 
 
+def kabar_problem(request: Request, exc: KabarError) -> JSONResponse:
+    """A KabarError as problem+json."""
+    return problem(
+        status=exc.status,
+        title=exc.title,
+        detail=exc.detail,
+        type_slug=exc.type_slug,
+        instance=request.url.path,
+        headers=exc.headers,
+        **exc.extra,
+    )
+
+
+def validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """Request validation errors as one 422 problem with a JSON pointer per bad field."""
+    return problem(
+        status=422,
+        title="Unprocessable content",
+        detail="The request has invalid fields.",
+        type_slug="validation-error",
+        instance=request.url.path,
+        errors=validation_errors(list(exc.errors())),
+    )
+
+
+def http_problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """Framework HTTP errors (404 route, 405 method, ...) as problem+json."""
+    return problem(
+        status=exc.status_code,
+        title=str(exc.detail),
+        detail=str(exc.detail),
+        type_slug="not-found" if exc.status_code == 404 else "http-error",
+        instance=request.url.path,
+        headers=getattr(exc, "headers", None),
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Render every error of an API app as problem+json."""
-
-    @app.exception_handler(KabarError)
-    async def _kabar(request: Request, exc: KabarError) -> JSONResponse:
-        return problem(
-            status=exc.status,
-            title=exc.title,
-            detail=exc.detail,
-            type_slug=exc.type_slug,
-            instance=request.url.path,
-            headers=exc.headers,
-            **exc.extra,
-        )
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return problem(
-            status=422,
-            title="Unprocessable content",
-            detail="The request has invalid fields.",
-            type_slug="validation-error",
-            instance=request.url.path,
-            errors=validation_errors(list(exc.errors())),
-        )
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(
-            status=exc.status_code,
-            title=str(exc.detail),
-            detail=str(exc.detail),
-            type_slug="http-error",
-            instance=request.url.path,
-            headers=getattr(exc, "headers", None),
-        )
+    app.add_exception_handler(KabarError, kabar_problem)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, validation_problem)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_problem)  # type: ignore[arg-type]

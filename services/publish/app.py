@@ -20,7 +20,14 @@ from services.publish.microcache import MicroCache
 from services.publish.rendering import create_environment, render_page
 from services.publish.routes import api, feeds, pages
 from services.publish.security import SecurityHeadersMiddleware
-from shared.errors import KabarError, install_problem_handlers, problem, validation_errors
+from shared.errors import (
+    KabarError,
+    http_problem,
+    install_problem_handlers,
+    kabar_problem,
+    problem,
+    validation_problem,
+)
 from shared.es import IndexNames
 from shared.logging import configure_logging
 from shared.observability import install_observability
@@ -106,38 +113,19 @@ def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(KabarError)
     async def _kabar(request: Request, exc: KabarError) -> Response:
         if _is_api(request):
-            return problem(
-                status=exc.status,
-                title=exc.title,
-                detail=exc.detail,
-                type_slug=exc.type_slug,
-                instance=request.url.path,
-            )
+            return kabar_problem(request, exc)
         return error_page(request, status=exc.status, detail=exc.detail)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if _is_api(request):
-            return problem(
-                status=exc.status_code,
-                title=str(exc.detail),
-                detail=str(exc.detail),
-                type_slug="not-found" if exc.status_code == 404 else "http-error",
-                instance=request.url.path,
-            )
+            return http_problem(request, exc)
         return error_page(request, status=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         if _is_api(request):
-            return problem(
-                status=422,
-                title="Unprocessable content",
-                detail="The request has invalid parameters.",
-                type_slug="validation-error",
-                instance=request.url.path,
-                errors=validation_errors(list(exc.errors())),
-            )
+            return validation_problem(request, exc)
         return error_page(request, status=400)
 
     async def _search_backend(request: Request, exc: Exception) -> Response:
