@@ -30,13 +30,11 @@ from redis import Redis
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from services.index.indexer import apply_events  # noqa: E402
-from services.ingest.service import normalise  # noqa: E402
+from services.index.backfill import apply_in_batches, upsert_event  # noqa: E402
 from services.publish.search import SearchParams, build_request  # noqa: E402
 from shared import corpora  # noqa: E402
 from shared.es import IndexNames, create_client, drop_indices, ensure_indices  # noqa: E402
-from shared.events import ArticleEvent, Operation  # noqa: E402
-from shared.models import ArticleIn  # noqa: E402
+from shared.events import ArticleEvent  # noqa: E402
 from shared.settings import KabarSettings  # noqa: E402
 from shared.state import StateStore  # noqa: E402
 from tests.stack import start_api  # noqa: E402
@@ -61,26 +59,13 @@ def load(settings: KabarSettings, names: IndexNames, redis: Redis, count: int) -
                 break
             raw = {**raw, "external_id": f"b{round_no}-{raw['external_id']}"[:200]}
             try:
-                payload = normalise(newsroom="bench", article=ArticleIn.model_validate(raw), version=1)
+                events.append(upsert_event(raw, newsroom="bench"))
             except ValidationError:
                 continue
-            events.append(
-                ArticleEvent(
-                    op=Operation.UPSERT,
-                    uid=payload.uid,
-                    newsroom="bench",
-                    external_id=payload.external_id,
-                    revision=1,
-                    version=1,
-                    article=payload,
-                )
-            )
         if len(events) >= count:
             break
     started = time.perf_counter()
-    for start in range(0, len(events), 500):
-        apply_events(es=es, store=store, names=names, events=events[start : start + 500])
-    es.indices.refresh(index=names.articles)
+    apply_in_batches(es=es, store=store, names=names, events=events)
     total = es.count(index=names.articles)["count"]
     print(f"indexed {total} articles in {time.perf_counter() - started:.1f}s")
     hits = es.search(index=names.articles, size=2000, source_includes=["title", "path"], query={"match_all": {}})

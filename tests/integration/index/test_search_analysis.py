@@ -2,35 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from elasticsearch import Elasticsearch
 from redis import Redis
 
 from services.index import indexer
-from services.ingest.service import normalise
+from services.index.backfill import upsert_event
 from shared.es import IndexNames
-from shared.events import ArticleEvent, Operation
-from shared.models import ArticleIn
 from shared.state import StateStore
 from tests.integration.index.conftest import searchable_uids
 
 
 def _index_seed(es: Elasticsearch, redis: Redis, names: IndexNames, seed: dict[str, Any]) -> str:
-    payload = normalise(newsroom="channel9", article=ArticleIn.model_validate(seed), version=1)
-    event = ArticleEvent(
-        op=Operation.UPSERT,
-        uid=payload.uid,
-        newsroom="channel9",
-        external_id=payload.external_id,
-        revision=1,
-        version=1,
-        accepted_at=datetime.now(UTC),
-        article=payload,
-    )
+    event = upsert_event(seed, newsroom="channel9")
     indexer.apply_events(es=es, store=StateStore(redis, names.prefix), names=names, events=[event])
-    return payload.uid
+    return event.uid
 
 
 def test_other_inflections_find_the_seed_article(

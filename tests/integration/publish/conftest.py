@@ -14,13 +14,12 @@ from elasticsearch import Elasticsearch
 from pydantic import ValidationError
 from redis import Redis
 
-from services.index.indexer import apply_events
+from services.index.backfill import apply_in_batches, upsert_event
 from services.index.related import compute_related
-from services.ingest.service import normalise
 from shared import corpora
 from shared.es import IndexNames
 from shared.events import ArticleEvent, Operation
-from shared.models import ArticleIn, article_path
+from shared.models import article_path
 from shared.state import StateStore
 from tests.conftest import SHARED_DATA
 from tests.stack import start_api
@@ -36,22 +35,14 @@ XSS_BODY = (
 
 
 def make_event(article: dict[str, Any], *, revision: int = 1, op: Operation = Operation.UPSERT) -> ArticleEvent:
-    payload = normalise(newsroom=NEWSROOM, article=ArticleIn.model_validate(article), version=revision)
-    return ArticleEvent(
-        op=op,
-        uid=payload.uid,
-        newsroom=NEWSROOM,
-        external_id=payload.external_id,
-        revision=revision,
-        version=revision,
-        article=payload if op == Operation.UPSERT else None,
-    )
+    event = upsert_event(article, newsroom=NEWSROOM, version=revision)
+    if op == Operation.UPSERT:
+        return event
+    return event.model_copy(update={"op": op, "article": None, "revision": event.revision + 1})
 
 
 def load_events(es: Elasticsearch, store: StateStore, names: IndexNames, events: list[ArticleEvent]) -> None:
-    for start in range(0, len(events), 500):
-        apply_events(es=es, store=store, names=names, events=events[start : start + 500])
-    es.indices.refresh(index=names.articles)
+    apply_in_batches(es=es, store=store, names=names, events=events)
 
 
 @dataclass
