@@ -10,7 +10,7 @@ from services import ops
 from services.index import cli as index_cli
 from services.ingest import cli as ingest_cli
 
-Registrar = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
+Registrar = Callable[[argparse._SubParsersAction], None]
 REGISTRARS: list[Registrar] = [ingest_cli.register, index_cli.register, ops.register]
 
 

@@ -94,7 +94,7 @@ def restore_snapshot(*, es: Elasticsearch, prefix: str, name: str | None = None)
     return name
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     health = sub.add_parser("worker-health", help="exit 0 when at least one index worker answers a ping")
     health.add_argument("--timeout", type=float, default=5.0)
     health.set_defaults(func=_worker_health)

@@ -108,6 +108,15 @@ class ArticleState:
         return out
 
 
+def _state(uid: str, raw: Any) -> ArticleState:
+    """An ArticleState from a Redis hash reply (bytes from a raw client, str from a decoding one)."""
+
+    def text(value: bytes | str) -> str:
+        return value.decode() if isinstance(value, bytes) else value
+
+    return ArticleState(uid=uid, fields={text(k): text(v) for k, v in raw.items()})
+
+
 class StateStore:
     """Per-article state hashes under `{prefix}:article:{uid}`."""
 
@@ -122,8 +131,7 @@ class StateStore:
         return f"{self.prefix}:article:{uid}"
 
     def get(self, uid: str) -> ArticleState:
-        raw = self.redis.hgetall(self.key(uid))
-        return ArticleState(uid=uid, fields={k.decode(): v.decode() for k, v in raw.items()})
+        return _state(uid, self.redis.hgetall(self.key(uid)))
 
     def reserve_revision(self, uid: str, version: int) -> int:
         """A new, never reused revision for this article, ordered by the newsroom's version first.
@@ -165,10 +173,7 @@ class StateStore:
         pipe = self.redis.pipeline(transaction=False)
         for uid in uids:
             pipe.hgetall(self.key(uid))
-        return [
-            ArticleState(uid=uid, fields={k.decode(): v.decode() for k, v in raw.items()})
-            for uid, raw in zip(uids, pipe.execute(), strict=True)
-        ]
+        return [_state(uid, raw) for uid, raw in zip(uids, pipe.execute(), strict=True)]
 
     def reserve_revisions(self, items: list[tuple[str, int]]) -> list[int]:
         """reserve_revision() for several (uid, version) pairs, in the order given."""

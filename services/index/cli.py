@@ -14,7 +14,7 @@ from services.index.reindex import reindex
 from shared.es import IndexNames, create_client
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     boot = sub.add_parser("bootstrap", help="create the index template, alias and queues (idempotent)")
     boot.set_defaults(func=_bootstrap)
 
