@@ -4,8 +4,10 @@ Loads a corpus into a fresh prefix through the real indexer (normalise → apply
 editors' "Baca juga" lines are already cut out of the indexed text. Gold = those lines resolved to
 corpus articles by title prefix (shared/data/README.md). Only computed links are scored (pinned
 editors' links are what we compare against, never counted). Two settings, per RELATED.md: as at
-publish time (candidates published before the article) and any time. On the 'summarization' corpus,
-which has no links, reports how often the top 5 share the section (aspect) or tag (keyword).
+publish time (candidates published before the article or on the same day, excluding itself: editors
+link earlier stories, often from the same day, and many sources date articles to the day only) and any
+time. On the 'summarization' corpus, which has no links, reports how often the top 5 share the section
+(aspect) or tag (keyword).
 
     python -m bench.related_eval
 """
@@ -116,11 +118,16 @@ def engine_ranks(
     return ranked, (time.perf_counter() - t0) * 1000 / max(len(uids), 1)
 
 
+def _day(published_at: str | None) -> str:
+    """The calendar day in the timestamp's own offset (the engine's earlier_only uses the same rule)."""
+    return datetime.fromisoformat(published_at).date().isoformat() if published_at else ""
+
+
 def tfidf_ranks(docs: list[dict[str, Any]], uids: set[str], earlier_only: bool) -> tuple[dict[str, list[str]], float]:
     t0 = time.perf_counter()
     texts = [f"{d.get('title', '')}\n{d.get('body_text', '')}" for d in docs]
     matrix = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit_transform(texts)
-    published = np.array([d.get("published_at") or "" for d in docs])
+    days = np.array([_day(d.get("published_at")) for d in docs])
     ranked = {}
     for i, doc in enumerate(docs):
         if doc["uid"] not in uids:
@@ -128,7 +135,7 @@ def tfidf_ranks(docs: list[dict[str, Any]], uids: set[str], earlier_only: bool) 
         sims = (matrix @ matrix[i].T).toarray().ravel()
         sims[i] = -1
         if earlier_only:
-            sims[published >= doc["published_at"]] = -1
+            sims[days > _day(doc["published_at"])] = -1
         order = [j for j in np.argsort(-sims)[:K] if sims[j] > 0]
         ranked[doc["uid"]] = [docs[j]["uid"] for j in order]
     return ranked, (time.perf_counter() - t0) * 1000 / max(len(uids), 1)
@@ -171,7 +178,7 @@ def main() -> None:
                         # As at publish time, an article can only link what already existed.
                         by_uid = {d["uid"]: d for d in docs}
                         g = {
-                            u: {v for v in vs if by_uid[v]["published_at"] < by_uid[u]["published_at"]}
+                            u: {v for v in vs if _day(by_uid[v]["published_at"]) <= _day(by_uid[u]["published_at"])}
                             for u, vs in gold.items()
                         }
                         g = {u: vs for u, vs in g.items() if vs}
