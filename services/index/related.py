@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import math
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import structlog
@@ -15,6 +16,14 @@ log = structlog.get_logger()
 
 PUBLISHED = "published"
 _FIELDS = ["uid", "title", "path", "published_at", "section", "status", "newsroom"]
+_JAKARTA = timezone(timedelta(hours=7))
+
+# Two-stage ranking (measured in bench/related_eval.py; see the commit message for the numbers).
+CANDIDATES = 30  # more_like_this candidates reranked by TF-IDF cosine
+TITLE_WEIGHT = 2.0  # title term occurrences count twice
+RECENCY_WEIGHT = 0.2  # gentle: at most +20 % for same-day candidates
+RECENCY_DAYS = 30.0
+MAX_BODY_CHARS = 6000
 
 
 def _item(hit: dict[str, Any], kind: str, score: float | None = None) -> dict[str, Any]:
@@ -127,66 +136,128 @@ def similar_articles(
     exclude: set[str] | None = None,
     earlier_only: bool = False,
 ) -> list[dict[str, Any]]:
-    """Top-k by text similarity (more_like_this) with recency decay and tag affinity, near-duplicates dropped."""
-    like_text = f"{article.get('title', '')}\n{article.get('title', '')}\n{(article.get('body_text') or '')[:6000]}"
+    """Top-k related articles in two stages, near-duplicates dropped.
+
+    1. more_like_this (title twice + body, no recency or tag boost) fetches CANDIDATES candidates.
+    2. Rerank by TF-IDF cosine (sublinear tf, smooth idf, title terms weighted TITLE_WEIGHT) over the
+       stemmed terms the index analyzer produces, read with mtermvectors (computed on the fly), times a
+       gentle recency factor (1 + RECENCY_WEIGHT * exp(-days / RECENCY_DAYS)).
+
+    earlier_only: as at publish time, only articles published on or before the article's own day
+    (editors link earlier stories, often from the same day; many sources date to the day only).
+    """
+    title = article.get("title") or ""
+    body = (article.get("body_text") or "")[:MAX_BODY_CHARS]
     filters: list[dict[str, Any]] = [{"term": {"status": PUBLISHED}}]
     if earlier_only and article.get("published_at"):
-        filters.append({"range": {"published_at": {"lt": article["published_at"]}}})
-    should: list[dict[str, Any]] = []
-    if article.get("tags"):
-        should.append({"terms": {"tags": article["tags"], "boost": 0.5}})
+        filters.append({"range": {"published_at": {"lt": _end_of_day(article["published_at"])}}})
     query = {
-        "function_score": {
-            "query": {
-                "bool": {
-                    "must": [
-                        {
-                            "more_like_this": {
-                                "fields": ["title", "body_text"],
-                                "like": like_text,
-                                "min_term_freq": 1,
-                                "min_doc_freq": 1,
-                                "max_query_terms": 60,
-                                "minimum_should_match": "5%",
-                                "max_doc_freq": 5000,
-                            }
-                        }
-                    ],
-                    "should": should,
-                    "filter": filters,
-                    "must_not": [{"ids": {"values": [article["uid"], *(exclude or ())]}}],
-                }
-            },
-            "functions": [
+        "bool": {
+            "must": [
                 {
-                    "gauss": {
-                        "published_at": {
-                            "origin": article.get("published_at") or "now",
-                            "scale": "30d",
-                            "offset": "2d",
-                            "decay": 0.5,
-                        }
-                    },
-                    "weight": 1,
+                    "more_like_this": {
+                        "fields": ["title", "body_text"],
+                        "like": f"{title}\n{title}\n{body}",
+                        "min_term_freq": 1,
+                        "min_doc_freq": 1,
+                        "max_query_terms": 60,
+                        "minimum_should_match": "5%",
+                        "max_doc_freq": 5000,
+                    }
                 }
             ],
-            "score_mode": "multiply",
-            "boost_mode": "multiply",
+            "filter": filters,
+            "must_not": [{"ids": {"values": [article["uid"], *(exclude or ())]}}],
         }
     }
-    hits = es.search(index=names.articles, query=query, size=k * 4, source=_FIELDS)["hits"]["hits"]
-    own_title = normalise_title(article.get("title") or "")
+    hits = es.search(index=names.articles, query=query, size=CANDIDATES, source=_FIELDS)["hits"]["hits"]
+    if not hits:
+        return []
+    scored = _rerank(es=es, names=names, article=article, title=title, body=body, hits=hits)
+    own_title = normalise_title(title)
     out: list[dict[str, Any]] = []
     seen_titles = {own_title}
-    for hit in hits:
-        title = normalise_title(hit["_source"].get("title") or "")
-        if title in seen_titles or _near_duplicate(title, seen_titles):
+    for score, hit in scored:
+        cand = normalise_title(hit["_source"].get("title") or "")
+        if cand in seen_titles or _near_duplicate(cand, seen_titles):
             continue
-        seen_titles.add(title)
-        out.append(_item(hit, "computed", hit["_score"]))
+        seen_titles.add(cand)
+        out.append(_item(hit, "computed", score))
         if len(out) == k:
             break
     return out
+
+
+def _end_of_day(published_at: str) -> str:
+    """Start of the next day in the timestamp's own offset (naive: Asia/Jakarta)."""
+    when = datetime.fromisoformat(published_at.replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=_JAKARTA)
+    return (when.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)).isoformat()
+
+
+def _rerank(
+    *, es: Elasticsearch, names: IndexNames, article: dict[str, Any], title: str, body: str, hits: list[dict[str, Any]]
+) -> list[tuple[float, dict[str, Any]]]:
+    """(score, hit) best first: TF-IDF cosine over stemmed terms times a gentle recency factor."""
+    docs: list[dict[str, Any]] = [{"_index": names.articles, "doc": {"title": title, "body_text": body}}]
+    docs += [{"_index": names.articles, "_id": h["_id"]} for h in hits]
+    resp = es.mtermvectors(
+        docs=docs,
+        fields=["title", "body_text"],
+        term_statistics=True,
+        field_statistics=True,
+        positions=False,
+        offsets=False,
+        payloads=False,
+    )
+    vectors = [d.get("term_vectors") or {} for d in resp["docs"]]
+    n_docs = max((tv.get("body_text", {}).get("field_statistics", {}).get("doc_count", 0) for tv in vectors), default=0)
+    mine = _tfidf(vectors[0], n_docs)
+    origin = _parse_time(article.get("published_at"))
+    scored = []
+    for hit, tv in zip(hits, vectors[1:], strict=True):
+        score = _cosine(mine, _tfidf(tv, n_docs))
+        when = _parse_time(hit["_source"].get("published_at"))
+        if origin and when:
+            days = abs((when - origin).total_seconds()) / 86400
+            score *= 1 + RECENCY_WEIGHT * math.exp(-days / RECENCY_DAYS)
+        scored.append((score, hit))
+    scored.sort(key=lambda sh: -sh[0])
+    return scored
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=_JAKARTA)
+
+
+def _tfidf(term_vectors: dict[str, Any], n_docs: int) -> dict[str, float]:
+    """Sublinear tf x smooth idf; title occurrences count TITLE_WEIGHT times; df from the body field."""
+    tf: dict[str, float] = {}
+    df: dict[str, int] = {}
+    for field, weight in (("title", TITLE_WEIGHT), ("body_text", 1.0)):
+        for term, stats in (term_vectors.get(field) or {}).get("terms", {}).items():
+            tf[term] = tf.get(term, 0.0) + weight * stats.get("term_freq", 1)
+            df[term] = max(df.get(term, 0), stats.get("doc_freq", 0))
+    return {
+        term: (1 + math.log(count)) * (math.log((n_docs + 1) / (df[term] + 1)) + 1)
+        for term, count in tf.items()
+        if count > 0
+    }
+
+
+def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    dot = sum(v * b.get(t, 0.0) for t, v in a.items())
+    norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
+    return dot / norm if norm else 0.0
 
 
 def _near_duplicate(title: str, seen: set[str]) -> bool:
