@@ -12,9 +12,22 @@ ES_VERSION="${KABAR_ES_VERSION:-9.5.4}"
 ES_PORT="${KABAR_ES_PORT:-9200}"
 ES_HEAP="${KABAR_ES_HEAP:-1g}"
 ES_USER="kabar-es"
-ES_HOME="$LOCAL/elasticsearch-$ES_VERSION"
-ES_DATA="$LOCAL/es-data"
-ES_LOGS="$LOCAL/es-logs"
+# Elasticsearch runs as an unprivileged user, who must be able to reach its folders. Under .local when
+# every parent folder of the checkout is traversable by others; otherwise (a checkout under /root, say)
+# under /var/lib/kabar-es/<checkout hash>, still owned by that user and still per checkout.
+es_base() {
+  local dir="$ROOT"
+  while [ "$dir" != "/" ]; do
+    [ "$(stat -c %A "$dir" | cut -c10)" = "x" ] || { echo "/var/lib/kabar-es/$(printf %s "$LOCAL" | md5sum | cut -c1-10)"; return; }
+    dir=$(dirname "$dir")
+  done
+  echo "$LOCAL"
+}
+ES_BASE="$(es_base)"
+ES_HOME="$ES_BASE/elasticsearch-$ES_VERSION"
+ES_DATA="$ES_BASE/es-data"
+ES_LOGS="$ES_BASE/es-logs"
+ES_SNAPSHOTS="$ES_BASE/es-snapshots"
 ES_PID="$LOCAL/run/elasticsearch.pid"
 RABBIT_PORT="${KABAR_RABBIT_PORT:-5672}"
 RABBIT_DIST_PORT="${KABAR_RABBIT_DIST_PORT:-25672}"
@@ -68,7 +81,7 @@ install_elasticsearch() {
     unzip -q "$LOCAL/dist/elasticsearch-$ES_VERSION.zip" -d "$ES_HOME.tmp"
     mv "$ES_HOME.tmp/elasticsearch-$ES_VERSION" "$ES_HOME" && rm -rf "$ES_HOME.tmp"
   fi
-  mkdir -p "$ES_HOME/config/hunspell/id_ID" "$ES_DATA" "$ES_LOGS" "$LOCAL/run" "$LOCAL/es-snapshots"
+  mkdir -p "$ES_HOME/config/hunspell/id_ID" "$ES_DATA" "$ES_LOGS" "$LOCAL/run" "$ES_SNAPSHOTS"
   cp /usr/share/hunspell/id_ID.aff /usr/share/hunspell/id_ID.dic "$ES_HOME/config/hunspell/id_ID/"
   cat >"$ES_HOME/config/elasticsearch.yml" <<YML
 cluster.name: kabar-local
@@ -78,7 +91,7 @@ network.host: 127.0.0.1
 http.port: $ES_PORT
 path.data: $ES_DATA
 path.logs: $ES_LOGS
-path.repo: ["$LOCAL/es-snapshots"]
+path.repo: ["$ES_SNAPSHOTS"]
 xpack.security.enabled: false
 xpack.ml.enabled: false
 cluster.routing.allocation.disk.threshold_enabled: false
@@ -87,7 +100,7 @@ YML
   mkdir -p "$ES_HOME/config/jvm.options.d"
   printf -- '-Xms%s\n-Xmx%s\n' "$ES_HEAP" "$ES_HEAP" >"$ES_HOME/config/jvm.options.d/kabar-heap.options"
   # Elasticsearch refuses to run as root, so its folders belong to its own unprivileged user.
-  chown -R "$ES_USER" "$ES_HOME" "$ES_DATA" "$ES_LOGS" "$LOCAL/es-snapshots"
+  chown -R "$ES_USER" "$ES_HOME" "$ES_DATA" "$ES_LOGS" "$ES_SNAPSHOTS"
   chmod 755 "$LOCAL" "$LOCAL/run"
   chmod o+rx "$ROOT" 2>/dev/null || true
 }
