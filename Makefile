@@ -28,6 +28,7 @@ test-fast: services-up
 	$(PY) -m pytest -q -m "not slow and not browser" $(PYTEST_ARGS)
 
 lint:
+	mypy shared services
 	ruff check .
 	ruff format --check .
 

@@ -56,10 +56,10 @@ def resolve_editor_links(*, es: Elasticsearch, names: IndexNames, article: dict[
 def _resolve_one(*, es: Elasticsearch, names: IndexNames, newsroom: str, ref: dict[str, Any]) -> dict[str, Any] | None:
     base = [{"term": {"status": PUBLISHED}}]
     if ref.get("external_id"):
-        query = {
+        query: dict[str, Any] = {
             "bool": {"filter": [*base, {"term": {"newsroom": newsroom}}, {"term": {"external_id": ref["external_id"]}}]}
         }
-        hits = es.search(index=names.articles, query=query, size=1, source=_FIELDS)["hits"]["hits"]
+        hits = es.search(index=names.articles, query=query, size=1, source_includes=_FIELDS)["hits"]["hits"]
         if hits:
             return hits[0]
     if ref.get("url"):
@@ -72,7 +72,7 @@ def _resolve_one(*, es: Elasticsearch, names: IndexNames, newsroom: str, ref: di
                 "minimum_should_match": 1,
             }
         }
-        hits = es.search(index=names.articles, query=query, size=1, source=_FIELDS)["hits"]["hits"]
+        hits = es.search(index=names.articles, query=query, size=1, source_includes=_FIELDS)["hits"]["hits"]
         if hits:
             return hits[0]
     if ref.get("title"):
@@ -86,7 +86,7 @@ def _resolve_one(*, es: Elasticsearch, names: IndexNames, newsroom: str, ref: di
                 "must": [{"match": {"title.exact": {"query": " ".join(words), "minimum_should_match": "60%"}}}],
             }
         }
-        hits = es.search(index=names.articles, query=query, size=10, source=_FIELDS)["hits"]["hits"]
+        hits = es.search(index=names.articles, query=query, size=10, source_includes=_FIELDS)["hits"]["hits"]
         best = None
         for hit in hits:
             title = normalise_title(hit["_source"].get("title") or "")
@@ -170,7 +170,7 @@ def similar_articles(
             "must_not": [{"ids": {"values": [article["uid"], *(exclude or ())]}}],
         }
     }
-    hits = es.search(index=names.articles, query=query, size=CANDIDATES, source=_FIELDS)["hits"]["hits"]
+    hits = es.search(index=names.articles, query=query, size=CANDIDATES, source_includes=_FIELDS)["hits"]["hits"]
     if not hits:
         return []
     scored = _rerank(es=es, names=names, article=article, title=title, body=body, hits=hits)
