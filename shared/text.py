@@ -59,10 +59,20 @@ _TAG = re.compile(r"<[a-zA-Z/!][^>]*>")
 _BLOCK_SPLIT = re.compile(r"</(?:p|li|h[2-6]|blockquote|figcaption|tr|pre)>|<br\s*/?>|<hr\s*/?>", re.I)
 
 
+# Characters XML 1.0 forbids (C0 controls but tab/newline/CR, and the non-characters): a body that
+# carries them would break every feed and sitemap it appears in.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def strip_invalid_chars(text: str) -> str:
+    """Drop characters that are not allowed in XML (and never meant in an article)."""
+    return _XML_INVALID.sub("", text)
+
+
 def sanitize_html(raw: str) -> str:
     """Reduce newsroom HTML to a safe allow-list: no scripts, event handlers or javascript: URLs."""
     return nh3.clean(
-        raw,
+        strip_invalid_chars(raw),
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},

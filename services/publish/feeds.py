@@ -8,6 +8,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from services.publish.formatting import parse_dt
+from shared.text import strip_invalid_chars
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -25,7 +26,7 @@ def _xml(root: ET.Element) -> bytes:
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
     el = ET.SubElement(parent, tag, attrs)
     if text is not None:
-        el.text = text
+        el.text = strip_invalid_chars(text)  # older documents may predate ingest's filtering
     return el
 
 

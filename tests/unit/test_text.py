@@ -87,3 +87,23 @@ def test_scrapper_corpus_baca_juga_lines_never_reach_the_text() -> None:
             assert link.text not in body.text
         with_links += bool(body.links)
     assert with_links >= 100
+
+
+def test_xml_invalid_characters_never_survive_sanitising_or_feeds() -> None:
+    from xml.etree import ElementTree as ET
+
+    from services.publish.feeds import rss
+    from shared.text import sanitize_html
+
+    assert sanitize_html("<p>a\x02b\x00c\tok</p>") == "<p>abc\tok</p>"
+    item = {
+        "uid": "u1",
+        "title": "Judul",
+        "path": "/a/2026/01/01/judul-u1",
+        "body_text": "isi\x02 rusak\x1f",
+        "published_at": "2026-01-01T10:00:00+07:00",
+    }
+    feed = rss(
+        items=[item], title="Kabar", link="http://x/", self_url="http://x/rss.xml", base_url="http://x", language="id"
+    )
+    ET.fromstring(feed)  # well-formed
