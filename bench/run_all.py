@@ -37,6 +37,11 @@ QUICK_ARGS: dict[str, list[str]] = {
     "search_bench": ["--articles", "5000", "--seconds", "8"],
     "freshness": ["--quick"],
 }
+# The full run's sizes (issue: backfill and search on >= 50,000 articles).
+FULL_ARGS: dict[str, list[str]] = {
+    "index_throughput": ["--articles", "50000"],
+    "search_bench": ["--articles", "50000"],
+}
 _SEARCH_LINE = re.compile(
     r"^(?P<name>.+?)\s+n=\s*(?P<n>\d+)\s+err=(?P<err>\d+)\s+p50=\s*(?P<p50>[\d.]+) ms\s+"
     r"p99=\s*(?P<p99>[\d.]+) ms\s+(?P<rps>[\d.]+) req/s"
@@ -103,7 +108,7 @@ def supported_args(name: str, wanted: list[str]) -> list[str]:
 def run_bench(name: str, *, quick: bool, timeout: float) -> Outcome:
     if not (ROOT / "bench" / f"{name}.py").exists():
         return Outcome(name, "missing")
-    args = supported_args(name, QUICK_ARGS.get(name, [])) if quick else []
+    args = supported_args(name, (QUICK_ARGS if quick else FULL_ARGS).get(name, []))
     cmd = [sys.executable, "-m", f"bench.{name}", *args]
     print(f"\n=== {name}: {' '.join(cmd[1:])}", flush=True)
     started = time.monotonic()
