@@ -1,10 +1,10 @@
-"""Search API and article page latency at 20 concurrent clients on a 20,000-article index.
+"""Search API and article page latency at 20 and 100 concurrent clients on a 20,000-article index.
 
 Loads corpora through the real indexer under a unique prefix, starts its own publish process,
 measures Kabar's /api/v1/search next to the same Elasticsearch queries sent directly (the ratio is
 Kabar's overhead), then article pages; prints numbers and removes everything it created.
 
-    python bench/search_bench.py [--articles 20000] [--clients 20] [--seconds 20]
+    python bench/search_bench.py [--articles 20000] [--clients 20,100] [--seconds 20]
 """
 
 from __future__ import annotations
@@ -169,25 +169,33 @@ async def bench(publish_url: str, es_url: str, names: IndexNames, docs: list[dic
     async def article_popular(client: httpx.AsyncClient, i: int) -> httpx.Response:
         return await client.get(publish_url + popular[i % len(popular)])
 
-    print(f"\n{args.clients} clients, {args.seconds:.0f}s each, {len(mix)} distinct searches")
-    direct_r = await run("ES direct (same queries)", args.clients, args.seconds, direct)
-    api_r = await run("Kabar /api/v1/search", args.clients, args.seconds, api)
-    page_r = await run("Kabar article pages (uniform)", args.clients, args.seconds, article)
-    hot_r = await run("Kabar article pages (Zipf)", args.clients, args.seconds, article_popular)
-    print(
-        f"\nsearch overhead ratio (Kabar/ES): p50 {api_r['p50'] / direct_r['p50']:.2f}x, "
-        f"p99 {api_r['p99'] / direct_r['p99']:.2f}x"
-    )
-    print(f"targets: search p99 < 80 ms -> {'met' if api_r['p99'] < 80 else 'MISSED'}; "
-          f"article page p99 < 30 ms -> {'met' if page_r['p99'] < 30 else 'MISSED'}; "
-          f"{page_r['rps']:.0f} pages/s uniform, {hot_r['rps']:.0f} pages/s Zipf "
-          f"(p99 {hot_r['p99']:.1f} ms)")  # fmt: skip
+    for n, clients in enumerate(args.clients):
+        # The first level keeps the plain names (bench/run_all.py reads them); later ones say their level.
+        tag = "" if n == 0 else f" @{clients}"
+        print(f"\n{clients} clients, {args.seconds:.0f}s each, {len(mix)} distinct searches")
+        direct_r = await run(f"ES direct (same queries){tag}", clients, args.seconds, direct)
+        api_r = await run(f"Kabar /api/v1/search{tag}", clients, args.seconds, api)
+        page_r = await run(f"Kabar article pages (uniform){tag}", clients, args.seconds, article)
+        hot_r = await run(f"Kabar article pages (Zipf){tag}", clients, args.seconds, article_popular)
+        print(
+            f"\nsearch overhead ratio (Kabar/ES) at {clients} clients: p50 {api_r['p50'] / direct_r['p50']:.2f}x, "
+            f"p99 {api_r['p99'] / direct_r['p99']:.2f}x"
+        )
+        print(f"targets at {clients} clients: search p99 < 80 ms -> {'met' if api_r['p99'] < 80 else 'MISSED'}; "
+              f"article page p99 < 30 ms -> {'met' if page_r['p99'] < 30 else 'MISSED'}; "
+              f"{page_r['rps']:.0f} pages/s uniform, {hot_r['rps']:.0f} pages/s Zipf "
+              f"(p99 {hot_r['p99']:.1f} ms)")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=20_000)
-    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument(
+        "--clients",
+        type=lambda v: [int(c) for c in v.split(",")],
+        default=[20, 100],
+        help="concurrency levels, comma-separated (default 20,100)",
+    )
     parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args()
 
