@@ -7,7 +7,7 @@ is in the index. Then the same documents go through helpers.parallel_bulk (as ma
 processes) straight into a fresh index from the same template, in the same run. The ratio is the
 figure. Prints JSON lines and a table.
 
-    python -m bench.index_throughput --articles 20000 --batch 500 --concurrency 4
+    python -m bench.index_throughput --articles 20000 --batch 500 --concurrency 2
 """
 
 from __future__ import annotations
@@ -84,7 +84,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--articles", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=500, help="events per apply_events task")
-    parser.add_argument("--concurrency", type=int, default=4, help="worker processes")
+    parser.add_argument(
+        "--concurrency", type=int, default=os.cpu_count() or 2, help="worker processes (Celery default: CPUs)"
+    )
     parser.add_argument("--corpus", default="all")
     args = parser.parse_args()
 

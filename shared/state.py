@@ -155,6 +155,19 @@ class StateStore:
         """A worker applied this revision to Elasticsearch."""
         return self._raise_mark(uid, "applied_revision", revision, fields)
 
+    def mark_applied_many(self, applied: list[tuple[str, int, dict[str, Any]]]) -> None:
+        """mark_applied() for a whole bulk batch in one round trip."""
+        if not applied:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for uid, revision, fields in applied:
+            args: list[Any] = ["applied_revision", revision]
+            for name, value in fields.items():
+                if value is not None:
+                    args += [name, value]
+            self._raise(keys=[self.key(uid)], args=args, client=pipe)
+        pipe.execute()
+
     def mark_failed(self, uid: str, revision: int, error: str) -> bool:
         """A worker gave up on this revision (it went to the dead-letter queue)."""
         return self._raise_mark(uid, "failed_revision", revision, {"error": error[:500]})

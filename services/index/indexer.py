@@ -122,6 +122,8 @@ def apply_events(*, es: Elasticsearch, store: StateStore, names: IndexNames, eve
             }
         )
     by_uid = {e.uid: e for e in events}
+    applied: list[tuple[str, int, dict[str, Any]]] = []
+    now = datetime.now(UTC).isoformat()
     for ok, item in helpers.streaming_bulk(
         es, actions, raise_on_error=False, raise_on_exception=True, max_retries=3, initial_backoff=1
     ):
@@ -130,16 +132,18 @@ def apply_events(*, es: Elasticsearch, store: StateStore, names: IndexNames, eve
         event = by_uid[uid]
         if ok:
             (result.upserted if event.op == Operation.UPSERT else result.removed).append(uid)
-            store.mark_applied(uid, event.revision, indexed_at=datetime.now(UTC).isoformat())
+            applied.append((uid, event.revision, {"indexed_at": now}))
         elif info.get("status") == 409:
             # Elasticsearch already holds this or a newer revision: a replay or an out-of-order delivery.
             result.stale.append(uid)
-            store.mark_applied(uid, event.revision)
+            applied.append((uid, event.revision, {}))
         elif info.get("status", 500) >= 500 or info.get("status") == 429:
             raise TransientIndexError(f"bulk item {uid} failed with {info.get('status')}: {info.get('error')}")
         else:
             result.failed[uid] = str(info.get("error"))[:500]
             store.mark_failed(uid, event.revision, str(info.get("error")))
+    # One Redis round trip for the whole batch instead of one per article.
+    store.mark_applied_many(applied)
     log.info(
         "articles.applied",
         upserted=len(result.upserted),
