@@ -246,6 +246,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     ) as client:
         ids = load(client, articles, len(articles))
         wait_searchable(client, ids)
+    # Indexed articles become searchable at the next index refresh; make that now, not in a second.
+    from shared.es import IndexNames, create_client
+
+    settings = IndexSettings()
+    es = create_client(settings)
+    try:
+        es.indices.refresh(index=IndexNames(settings.prefix).articles)
+    finally:
+        es.close()
     print(f"""
 Kabar is running.
   Reader site     http://127.0.0.1:{PUBLISH_PORT}/
@@ -256,16 +265,31 @@ Kabar is running.
 Stop with Ctrl-C here, or `make down`.""")
     if args.detach:
         return 0
+    # Stay in the foreground until Ctrl-C, or until `make down` signals this process (pid file).
+    up_pid = _pidfile("up")
+    up_pid.write_text(str(os.getpid()))
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         signal.pause()
     except KeyboardInterrupt:
         pass
     finally:
         stop_processes()
+        up_pid.unlink(missing_ok=True)
     return 0
 
 
 def cmd_down(_: argparse.Namespace) -> int:
+    up_pid = _pidfile("up")
+    if up_pid.exists():
+        pid = int(up_pid.read_text())
+        if _alive(pid):
+            os.kill(pid, signal.SIGTERM)  # the foreground `demo up` stops its children and exits
+            for _ in range(80):
+                if not _alive(pid):
+                    break
+                time.sleep(0.25)
+        up_pid.unlink(missing_ok=True)
     stop_processes()
     return 0
 
