@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
@@ -117,31 +118,25 @@ def _worker_health(args: argparse.Namespace) -> int:
     return 0 if workers else 1
 
 
-def _status(args: argparse.Namespace) -> int:
+def _with_es(action: Callable[[Elasticsearch, KabarSettings], Any], *, timeout: float = 30) -> int:
+    """Run one command against Elasticsearch with a client it owns; print the result."""
     settings = KabarSettings()
-    es = create_client(settings)
+    es = create_client(settings).options(request_timeout=timeout)
     try:
-        print(json.dumps(pipeline_status(settings=settings, es=es), indent=2))
+        result = action(es, settings)
     finally:
         es.close()
+    print(result if isinstance(result, str) else json.dumps(result, indent=2))
     return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    return _with_es(lambda es, settings: pipeline_status(settings=settings, es=es))
 
 
 def _snapshot_create(args: argparse.Namespace) -> int:
-    settings = KabarSettings()
-    es = create_client(settings).options(request_timeout=300)
-    try:
-        print(create_snapshot(es=es, prefix=settings.prefix, name=args.name))
-    finally:
-        es.close()
-    return 0
+    return _with_es(lambda es, s: create_snapshot(es=es, prefix=s.prefix, name=args.name), timeout=300)
 
 
 def _snapshot_restore(args: argparse.Namespace) -> int:
-    settings = KabarSettings()
-    es = create_client(settings).options(request_timeout=300)
-    try:
-        print(restore_snapshot(es=es, prefix=settings.prefix, name=args.name))
-    finally:
-        es.close()
-    return 0
+    return _with_es(lambda es, s: restore_snapshot(es=es, prefix=s.prefix, name=args.name), timeout=300)
