@@ -33,6 +33,7 @@ class RequestContextMiddleware(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        request.state.request_id = request_id  # handed on in events, so worker logs carry it too
         start = time.perf_counter()
         status = 500
         try:

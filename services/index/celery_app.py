@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from celery import Celery
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.signals import task_prerun, worker_process_init, worker_process_shutdown
 from elasticsearch import Elasticsearch
 from redis import Redis
 
@@ -90,6 +91,21 @@ def create_celery(settings: IndexSettings | None = None) -> KabarCelery:
     def _open(**_: Any) -> None:
         configure_logging(level=settings.log_level, json=settings.log_json)
         app.close_context()  # never reuse a client inherited through fork
+
+    @task_prerun.connect(weak=False)
+    def _bind_log_context(task_id: str, kwargs: dict[str, Any] | None = None, args: Any = None, **_: Any) -> None:
+        # Every log line of a task carries its task id, the ingest request id and the article id(s).
+        events = (kwargs or {}).get("events") or []
+        uids = [e.get("uid") for e in events if isinstance(e, dict)] or list(args or [])[:1]
+        request_id = next((e["request_id"] for e in events if isinstance(e, dict) and e.get("request_id")), None)
+        context = {
+            "task_id": task_id,
+            "request_id": request_id,
+            "article_id": uids[0] if len(uids) == 1 else None,
+            "article_count": len(uids) if len(uids) > 1 else None,
+        }
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(**{k: v for k, v in context.items() if v is not None})
 
     @worker_process_shutdown.connect(weak=False)
     def _close(**_: Any) -> None:

@@ -105,7 +105,7 @@ async def get_write(
         settings=settings,
         redis=redis,
         newsroom=newsroom.id,
-        request_id=request.headers.get("x-request-id"),
+        request_id=getattr(request.state, "request_id", None) or request.headers.get("x-request-id"),
         idempotency_key=idempotency_key,
         method_path=f"{request.method} {request.url.path}",
         body=body,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from typing import Any
@@ -111,3 +112,25 @@ def test_worker_metrics_show_task_durations_lag_and_queue_depth(
         if line.startswith("kabar_ingest_to_indexed_seconds_count")
     )
     assert lag_count >= 1
+
+
+def test_logs_correlate_request_task_and_article_across_services(
+    ingest: httpx.Client, publish: httpx.Client, worker: Proc, seed_article: dict[str, Any]
+) -> None:
+    resp = ingest.post(
+        "/v1/articles", json={**seed_article, "external_id": "log-correlation"}, headers={"X-Request-ID": "corr-4242"}
+    )
+    assert resp.headers["X-Request-ID"] == "corr-4242"
+    uid = resp.json()["uid"]
+    wait_for_search(publish, "pertimbangan", uid)
+
+    def correlated() -> dict[str, Any] | None:
+        for line in worker.log_path.read_text(errors="replace").splitlines():
+            if line.startswith("{") and "corr-4242" in line:
+                entry = json.loads(line)
+                if entry.get("article_id") == uid and entry.get("task_id"):
+                    return entry
+        return None
+
+    entry = wait_until(correlated, timeout=10, what="a worker log line with the request, task and article ids")
+    assert entry["event"] == "articles.applied"  # type: ignore[index]
