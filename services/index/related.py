@@ -115,6 +115,9 @@ def compute_related(
     computed = similar_articles(
         es=es, names=names, article=article, k=k, exclude={p["uid"] for p in pinned}, earlier_only=earlier_only
     )
+    # Search is near-real-time: a story withdrawn in the last second can still match. Check the
+    # candidates' status with a real-time read so a refill never brings a withdrawn story back.
+    pinned, computed = _still_published(es, names, pinned), _still_published(es, names, computed)
     doc = {
         "uid": uid,
         "items": pinned + computed,
@@ -123,8 +126,22 @@ def compute_related(
         "source_revision": article.get("revision"),
     }
     es.index(index=names.related, id=uid, document=doc)
+    # A withdrawal can land while this list was being computed; the withdrawing task deletes the list
+    # after its own write, so re-reading the status now closes the window from this side.
+    current = es.options(ignore_status=404).get(index=names.articles, id=uid, source_includes=["status"])
+    if not current.get("found") or current["_source"].get("status") != PUBLISHED:
+        es.options(ignore_status=404).delete(index=names.related, id=uid)
+        return None
     log.info("related.computed", article_id=uid, pinned=len(pinned), computed=len(computed))
     return doc
+
+
+def _still_published(es: Elasticsearch, names: IndexNames, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if not items:
+        return items
+    found = es.mget(index=names.articles, ids=[i["uid"] for i in items], source_includes=["status"])["docs"]
+    live = {d["_id"] for d in found if d.get("found") and d["_source"].get("status") == PUBLISHED}
+    return [i for i in items if i["uid"] in live]
 
 
 def similar_articles(
