@@ -34,6 +34,7 @@ class FacetValue(BaseModel):
 class SearchResponse(BaseModel):
     q: str
     total: int
+    total_is_lower_bound: bool = False
     page: int
     size: int
     pages: int
