@@ -22,6 +22,23 @@ async def get_article(*, es: AsyncElasticsearch, names: IndexNames, uid: str) ->
     return resp["_source"]
 
 
+async def get_article_and_related(
+    *, es: AsyncElasticsearch, names: IndexNames, uid: str
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The article and its stored related list in one round trip (an article page needs both)."""
+    resp = await es.mget(
+        docs=[
+            {"_index": names.articles, "_id": uid, "_source": {"excludes": ["title_suggest", "body_text"]}},
+            {"_index": names.related, "_id": uid},
+        ]
+    )
+    article, related = resp["docs"]
+    return (
+        article["_source"] if article.get("found") else None,
+        related["_source"].get("items", []) if related.get("found") else [],
+    )
+
+
 async def get_related(*, es: AsyncElasticsearch, names: IndexNames, uid: str) -> list[dict[str, Any]]:
     try:
         resp = await es.get(index=names.related, id=uid)

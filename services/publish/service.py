@@ -19,11 +19,8 @@ UID_TAIL = re.compile(r"-([0-9a-f]{16})$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 
-async def published_article(*, es: AsyncElasticsearch, names: IndexNames, uid: str) -> dict[str, Any]:
+def _readable(article: dict[str, Any] | None) -> dict[str, Any]:
     """The article if readers may see it; 404 if unknown, 410 if withdrawn or deleted."""
-    if not UID.match(uid):
-        raise NotFound("No such article.")
-    article = await repository.get_article(es=es, names=names, uid=uid)
     if article is None:
         raise NotFound("No such article.")
     if article.get("status") != PUBLISHED:
@@ -31,11 +28,21 @@ async def published_article(*, es: AsyncElasticsearch, names: IndexNames, uid: s
     return article
 
 
-async def article_by_path_tail(*, es: AsyncElasticsearch, names: IndexNames, slug_uid: str) -> dict[str, Any]:
+async def published_article(*, es: AsyncElasticsearch, names: IndexNames, uid: str) -> dict[str, Any]:
+    if not UID.match(uid):
+        raise NotFound("No such article.")
+    return _readable(await repository.get_article(es=es, names=names, uid=uid))
+
+
+async def article_page_data(
+    *, es: AsyncElasticsearch, names: IndexNames, slug_uid: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The article named by the uid at the end of a URL, and its related list (one round trip)."""
     match = UID_TAIL.search(slug_uid)
     if not match:
         raise NotFound("No such article.")
-    return await published_article(es=es, names=names, uid=match.group(1))
+    article, related = await repository.get_article_and_related(es=es, names=names, uid=match.group(1))
+    return _readable(article), related
 
 
 async def related(*, es: AsyncElasticsearch, names: IndexNames, uid: str) -> list[dict[str, Any]]:

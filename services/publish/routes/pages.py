@@ -108,11 +108,10 @@ async def article_page(
     cached = request.state.page_cache.get(key)
     if cached is not None:
         return respond_html(request, cached.body, last_modified=cached.last_modified)
-    article = await service.article_by_path_tail(es=es, names=names, slug_uid=slug_uid)
+    article, related = await service.article_page_data(es=es, names=names, slug_uid=slug_uid)
     if request.url.path != article["path"]:
         target = article["path"] + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(target, status_code=301)
-    related = await service.related(es=es, names=names, uid=article["uid"])
     context = article_context(
         article, related, locale=locale, base_url=settings.site_url.rstrip("/"), site_name=settings.site_name
     )
