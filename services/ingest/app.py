@@ -8,15 +8,17 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from redis import Redis
 
 from services.ingest.config import IngestSettings
 from services.ingest.limits import RequestSizeLimit
 from services.ingest.publisher import EventPublisher
 from services.ingest.routes import router
-from shared.errors import install_problem_handlers
+from shared.errors import install_problem_handlers, validation_problem
 from shared.logging import configure_logging
-from shared.observability import install_observability
+from shared.observability import INGEST_RESULTS, install_observability
 from shared.state import StateStore
 
 
@@ -60,6 +62,13 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         ),
     )
     install_problem_handlers(app)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Invalid bodies never reach a route; they still count as rejected writes.
+        INGEST_RESULTS.labels("rejected").inc()
+        return validation_problem(request, exc)
+
     install_observability(app, service="ingest", checks=readiness_checks())
     app.include_router(router)
     # Added last, so it is the outermost middleware: oversized bodies are refused before anything reads them.

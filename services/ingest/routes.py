@@ -21,9 +21,10 @@ from services.ingest.schemas import (
     BulkResult,
     NinjsAccepted,
 )
-from shared.errors import PROBLEM_JSON
+from shared.errors import PROBLEM_JSON, KabarError
 from shared.events import Operation
 from shared.models import ArticleIn
+from shared.observability import INGEST_RESULTS
 
 router = APIRouter(prefix="/v1", tags=["articles"])
 
@@ -58,6 +59,15 @@ ArticleBody = Annotated[
 ]
 
 
+def _count(body: dict[str, Any]) -> None:
+    """Ingest outcomes for Prometheus: per item for bulk answers, else the one write's result."""
+    if "items" in body:
+        for kind in ("accepted", "unchanged", "rejected"):
+            INGEST_RESULTS.labels(kind).inc(body.get(kind, 0))
+    elif body.get("result"):
+        INGEST_RESULTS.labels(body["result"]).inc()
+
+
 def _respond(write: Write, action: Callable[[], BaseModel], status: Callable[[Any], int]) -> JSONResponse:
     """Run a write once per Idempotency-Key and answer with its stored or fresh outcome."""
 
@@ -65,16 +75,21 @@ def _respond(write: Write, action: Callable[[], BaseModel], status: Callable[[An
         answer = action()
         return Outcome(status=status(answer), body=answer.model_dump(mode="json", exclude_none=True))
 
-    outcome = run_idempotent(
-        redis=write.redis,
-        prefix=write.settings.prefix,
-        newsroom=write.newsroom,
-        key=write.idempotency_key,
-        method_path=write.method_path,
-        body=write.body,
-        ttl=write.settings.idempotency_ttl_seconds,
-        action=run,
-    )
+    try:
+        outcome = run_idempotent(
+            redis=write.redis,
+            prefix=write.settings.prefix,
+            newsroom=write.newsroom,
+            key=write.idempotency_key,
+            method_path=write.method_path,
+            body=write.body,
+            ttl=write.settings.idempotency_ttl_seconds,
+            action=run,
+        )
+    except KabarError as exc:
+        INGEST_RESULTS.labels("unavailable" if exc.status == 503 else "rejected").inc()
+        raise
+    _count(outcome.body)
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
 

@@ -16,6 +16,5 @@ class PublishSettings(KabarSettings):
     sitemap_max_urls: int = 50_000
     page_max_age: int = 60
     feed_max_age: int = 300
-    search_timeout: str = "2s"
     # Rendered article pages are served from memory this long (0 disables); withdrawals show after it.
     page_cache_seconds: float = 5.0

@@ -6,7 +6,7 @@ Filters go in a post_filter so each facet can count with every *other* filter ap
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -45,9 +45,6 @@ class SearchParams:
     def __post_init__(self) -> None:
         chosen = {name: getattr(self, name) for name in FACETS if getattr(self, name)}
         object.__setattr__(self, "filters", chosen)
-
-    def with_page(self, page: int) -> SearchParams:
-        return replace(self, page=page)
 
 
 def clean_text(q: str, *, max_chars: int) -> str:

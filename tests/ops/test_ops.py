@@ -46,6 +46,24 @@ def test_metrics_count_requests_by_route(ingest: httpx.Client, publish_url: str,
     assert 'route="/api/v1/search",service="publish"' in text
 
 
+def test_metrics_count_ingest_outcomes(ingest: httpx.Client, seed_article: dict[str, Any]) -> None:
+    def counts() -> dict[str, float]:
+        out: dict[str, float] = {}
+        for line in ingest.get("/metrics").text.splitlines():
+            if line.startswith("kabar_ingest_articles_total{"):
+                out[line.split('result="')[1].split('"')[0]] = float(line.split()[-1])
+        return out
+
+    before = counts()
+    article = {**seed_article, "external_id": "metrics-outcomes", "version": 1}
+    assert ingest.post("/v1/articles", json=article).status_code == 202
+    assert ingest.post("/v1/articles", json=article).status_code == 200  # replay: unchanged
+    assert ingest.post("/v1/articles", json={**article, "title": ""}).status_code == 422
+    after = counts()
+    for kind in ("accepted", "unchanged", "rejected"):
+        assert after.get(kind, 0) - before.get(kind, 0) == 1, (kind, before, after)
+
+
 def test_newsroom_key_cli_creates_and_revokes(stack_env: dict[str, str], ingest_url: str) -> None:
     created = kabar(stack_env, "newsroom", "create", "cli-newsroom")
     assert created.returncode == 0, created.stderr
