@@ -15,43 +15,62 @@ from redis import Redis
 
 from shared.models import ArticleStatus
 
+# Revisions reach 2**63 (the newsroom version sits in the high bits), beyond the 2**53 a Lua number
+# holds exactly, so every script compares them as decimal strings: the longer one is larger, and equal
+# lengths compare character by character. Python sends every number as a string for the same reason.
+_OLDER = """
+local function older(a, b)
+  a = a or '0'
+  b = b or '0'
+  if #a ~= #b then return #a < #b end
+  return a < b
+end
+"""
+
 # Commit fields only if the given revision is at least the stored one (atomic compare-and-set).
-_COMMIT = """
-local current = tonumber(redis.call('HGET', KEYS[1], 'revision') or '0')
-local incoming = tonumber(ARGV[1])
-if incoming < current then return 0 end
+_COMMIT = (
+    _OLDER
+    + """
+if older(ARGV[1], redis.call('HGET', KEYS[1], 'revision')) then return 0 end
 for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return 1
 """
+)
 
-# _COMMIT for many articles: ARGV[i] is the JSON [revision, {field: value}] for KEYS[i]. One argument
-# per article keeps bulk ingest from spending its time packing thousands of small Redis arguments.
-_COMMIT_MANY = """
+# _COMMIT for many articles: ARGV[i] is the JSON [revision, {field: value}] for KEYS[i], every value a
+# string. One argument per article keeps bulk ingest from packing thousands of small Redis arguments.
+_COMMIT_MANY = (
+    _OLDER
+    + """
 local results = {}
 for i, key in ipairs(KEYS) do
   local item = cjson.decode(ARGV[i])
-  local incoming = tonumber(item[1])
-  local current = tonumber(redis.call('HGET', key, 'revision') or '0')
-  if incoming < current then
+  if older(item[1], redis.call('HGET', key, 'revision')) then
     results[i] = 0
   else
-    redis.call('HSET', key, 'revision', incoming)
-    for name, value in pairs(item[2]) do redis.call('HSET', key, name, tostring(value)) end
+    redis.call('HSET', key, 'revision', item[1])
+    for name, value in pairs(item[2]) do redis.call('HSET', key, name, value) end
     results[i] = 1
   end
 end
 return results
 """
+)
 
-# Raise a high-water mark field (applied_revision / failed_revision) and set companions alongside.
-_RAISE = """
-local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-local incoming = tonumber(ARGV[2])
-if incoming < current then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+# Raise a high-water mark field (applied_revision / failed_revision) and set companions alongside,
+# unless the guard field (ARGV[3], may be empty) already reached this revision: a revision that was
+# applied is never reported failed, whatever a later retry of its batch did.
+_RAISE = (
+    _OLDER
+    + """
+local incoming = ARGV[2]
+if older(incoming, redis.call('HGET', KEYS[1], ARGV[1])) then return 0 end
+if ARGV[3] ~= '' and not older(redis.call('HGET', KEYS[1], ARGV[3]), incoming) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], incoming)
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return 1
 """
+)
 
 
 # MAX_VERSION (shared/models.py) leaves these low bits for the counter within Elasticsearch's 63 bits.
@@ -61,6 +80,18 @@ SEQUENCE_BITS = 20
 def revision_for(version: int, sequence: int) -> int:
     """Revision = newsroom version in the high bits, a per-article write counter in the low bits."""
     return (version << SEQUENCE_BITS) | (sequence % (1 << SEQUENCE_BITS))
+
+
+_DONE = {"upsert": ArticleStatus.INDEXED, "withdraw": ArticleStatus.WITHDRAWN, "delete": ArticleStatus.DELETED}
+
+
+def _at_least(mark: str | None, revision: int) -> bool:
+    return int(mark or 0) >= revision
+
+
+def _redis_value(value: Any) -> str:
+    """Every value as the string Redis stores (numbers too: Lua would turn big ones into doubles)."""
+    return value if isinstance(value, str) else str(value) if isinstance(value, int | float) else json.dumps(value)
 
 
 @dataclass(frozen=True)
@@ -82,17 +113,17 @@ class ArticleState:
 
     @property
     def status(self) -> str | None:
-        """accepted → indexed/failed for upserts; withdrawn and deleted as soon as they are accepted."""
+        """accepted → indexed/withdrawn/deleted once a worker applied the revision, or failed.
+
+        A takedown is reported done only when Elasticsearch applied it: a newsroom must never be told a
+        story is down while readers can still see it.
+        """
         op = self.fields.get("op")
         if op is None:
             return None
-        if op == "delete":
-            return ArticleStatus.DELETED
-        if op == "withdraw":
-            return ArticleStatus.WITHDRAWN
-        if int(self.fields.get("applied_revision") or 0) >= self.revision:
-            return ArticleStatus.INDEXED
-        if int(self.fields.get("failed_revision") or 0) >= self.revision:
+        if _at_least(self.fields.get("applied_revision"), self.revision):
+            return _DONE.get(op, ArticleStatus.INDEXED)
+        if _at_least(self.fields.get("failed_revision"), self.revision):
             return ArticleStatus.FAILED
         return ArticleStatus.ACCEPTED
 
@@ -144,11 +175,10 @@ class StateStore:
 
     def commit(self, uid: str, revision: int, **fields: Any) -> bool:
         """Record fields for this revision unless a newer revision was already recorded."""
-        args: list[Any] = [revision, "revision", revision]
+        args: list[Any] = [str(revision), "revision", str(revision)]
         for name, value in fields.items():
-            if value is None:
-                continue
-            args += [name, value if isinstance(value, str | int | float) else json.dumps(value)]
+            if value is not None:
+                args += [name, _redis_value(value)]
         return bool(self._commit(keys=[self.key(uid)], args=args))
 
     def mark_applied(self, uid: str, revision: int, **fields: Any) -> bool:
@@ -161,23 +191,16 @@ class StateStore:
             return
         pipe = self.redis.pipeline(transaction=False)
         for uid, revision, fields in applied:
-            args: list[Any] = ["applied_revision", revision]
-            for name, value in fields.items():
-                if value is not None:
-                    args += [name, value]
-            self._raise(keys=[self.key(uid)], args=args, client=pipe)
+            self._raise(keys=[self.key(uid)], args=_raise_args("applied_revision", revision, "", fields), client=pipe)
         pipe.execute()
 
     def mark_failed(self, uid: str, revision: int, error: str) -> bool:
-        """A worker gave up on this revision (it went to the dead-letter queue)."""
-        return self._raise_mark(uid, "failed_revision", revision, {"error": error[:500]})
+        """A worker gave up on this revision (it went to the dead-letter queue); never one it applied."""
+        args = _raise_args("failed_revision", revision, "applied_revision", {"error": error[:500]})
+        return bool(self._raise(keys=[self.key(uid)], args=args))
 
     def _raise_mark(self, uid: str, field: str, revision: int, fields: dict[str, Any]) -> bool:
-        args: list[Any] = [field, revision]
-        for name, value in fields.items():
-            if value is not None:
-                args += [name, value]
-        return bool(self._raise(keys=[self.key(uid)], args=args))
+        return bool(self._raise(keys=[self.key(uid)], args=_raise_args(field, revision, "", fields)))
 
     # Batch forms for bulk ingest: one Redis round trip per step instead of one per article.
 
@@ -203,14 +226,18 @@ class StateStore:
         args = [
             json.dumps(
                 [
-                    revision,
-                    {
-                        k: v if isinstance(v, str | int | float) else json.dumps(v)
-                        for k, v in fields.items()
-                        if v is not None
-                    },
+                    str(revision),
+                    {k: _redis_value(v) for k, v in fields.items() if v is not None},
                 ]
             )
             for _, revision, fields in commits
         ]
         return [bool(r) for r in self._commit_many(keys=keys, args=args)]
+
+
+def _raise_args(field: str, revision: int, guard: str, fields: dict[str, Any]) -> list[str]:
+    args = [field, str(revision), guard]
+    for name, value in fields.items():
+        if value is not None:
+            args += [name, _redis_value(value)]
+    return args

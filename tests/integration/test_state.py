@@ -28,3 +28,65 @@ def test_status_is_derived_from_applied_revision_in_any_order(redis: Redis, pref
     store.commit("fast-worker", rev, op="upsert", version=1)
     assert store.get("fast-worker").status == "indexed"
     assert revision_for(1, 5) < revision_for(2, 1)
+
+
+# Epoch-millisecond versions put revisions near 2**60, past the 2**53 a Lua number holds exactly.
+EPOCH_MS = 1_700_000_000_000
+
+
+def test_revisions_beyond_double_precision_are_stored_and_compared_exactly(redis: Redis, prefix: str) -> None:
+    store = StateStore(redis, prefix)
+    rev = store.reserve_revision("ems-single", EPOCH_MS)
+    assert rev > 2**53
+    assert store.commit("ems-single", rev, op="upsert", version=EPOCH_MS)
+    state = store.get("ems-single")
+    assert (state.revision, state.version) == (rev, EPOCH_MS)
+    # rev and rev + 1 are the same double: only an exact comparison tells them apart.
+    assert float(rev) == float(rev + 1)
+    store.mark_applied("ems-single", rev)
+    assert store.commit("ems-single", rev + 1, op="withdraw", version=EPOCH_MS)
+    assert store.get("ems-single").status == "accepted"  # rev + 1 is not applied yet
+    assert not store.commit("ems-single", rev, op="upsert", version=EPOCH_MS)  # never backwards
+
+
+def test_bulk_commit_keeps_epoch_ms_revisions_exact(redis: Redis, prefix: str) -> None:
+    store = StateStore(redis, prefix)
+    items = [(f"ems-bulk-{i}", EPOCH_MS + i) for i in range(2)]
+    revisions = store.reserve_revisions(items)
+    commits = [(uid, rev, {"op": "upsert", "version": version}) for (uid, version), rev in zip(items, revisions)]
+    assert store.commit_many(commits) == [True, True]
+    for (uid, version), rev in zip(items, revisions):
+        state = store.get(uid)
+        assert state.fields["revision"] == str(rev)
+        assert (state.revision, state.version) == (rev, version)
+
+
+def test_a_revision_that_was_applied_is_never_reported_failed(redis: Redis, prefix: str) -> None:
+    store = StateStore(redis, prefix)
+    rev = store.reserve_revision("applied-then-batch-failed", 1)
+    store.commit("applied-then-batch-failed", rev, op="upsert", version=1)
+    store.mark_applied("applied-then-batch-failed", rev)
+    # The rest of its batch failed for good; the failure handler marks every event of the batch.
+    assert not store.mark_failed("applied-then-batch-failed", rev, "PoisonEventError: another event")
+    state = store.get("applied-then-batch-failed")
+    assert state.status == "indexed"
+    assert "failed_revision" not in state.fields and "error" not in state.fields
+
+
+def test_a_takedown_is_reported_done_only_once_applied(redis: Redis, prefix: str) -> None:
+    store = StateStore(redis, prefix)
+    for op, done in (("withdraw", "withdrawn"), ("delete", "deleted")):
+        uid = f"takedown-{op}"
+        rev = store.reserve_revision(uid, 1)
+        store.commit(uid, rev, op="upsert", version=1)
+        store.mark_applied(uid, rev)
+        takedown = store.reserve_revision(uid, 1)
+        store.commit(uid, takedown, op=op, version=1)
+        assert store.get(uid).status == "accepted"
+        store.mark_failed(uid, takedown, "TransientIndexError: Elasticsearch unavailable")
+        assert store.get(uid).status == "failed"
+        again = store.reserve_revision(uid, 1)
+        store.commit(uid, again, op=op, version=1)
+        assert store.get(uid).status == "accepted"
+        store.mark_applied(uid, again)
+        assert store.get(uid).status == done
