@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -59,9 +59,21 @@ class RelatedRef(BaseModel):
 
 
 def as_jakarta_aware(value: datetime | None) -> datetime | None:
-    """Newsrooms often send local times without an offset; Kabar reads them as Jakarta time."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=JAKARTA)
+    """Newsrooms often send local times without an offset; Kabar reads them as Jakarta time.
+
+    Every time Kabar accepts must also exist in UTC (Elasticsearch, feeds) and in Jakarta time (paths,
+    pages): `0001-01-01T00:00:00+14:00` or `9999-12-31T23:00:00-05:00` do not, and would fail after
+    the article was queued.
+    """
+    if value is None:
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=JAKARTA)
+    try:
+        value.astimezone(UTC)
+        value.astimezone(JAKARTA)
+    except OverflowError as exc:
+        raise ValueError("the time is out of range once converted to UTC or Jakarta time") from exc
     return value
 
 

@@ -165,7 +165,8 @@ def external_id_for(uri: str) -> str:
 def _version(value: str | int | None) -> int | None:
     if isinstance(value, int):
         return value if value >= 1 else None
-    if value and value.strip().isdigit():
+    # isdigit() also accepts "²" and other digits int() refuses; only ASCII decimal digits are a version.
+    if value and value.strip().isascii() and value.strip().isdecimal():
         return int(value.strip()) or None
     return None
 

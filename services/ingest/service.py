@@ -34,7 +34,7 @@ from shared.errors import (
     json_pointer,
 )
 from shared.events import ArticleEvent, Operation
-from shared.models import ArticleIn, ArticlePayload, ArticleStatus, article_path, article_uid
+from shared.models import MAX_VERSION, ArticleIn, ArticlePayload, ArticleStatus, article_path, article_uid
 from shared.payload import normalise
 from shared.state import ArticleState, StateStore
 
@@ -74,7 +74,8 @@ def _plan(*, state: ArticleState, newsroom: str, article: ArticleIn) -> _Plan | 
             f"Version {version} is older than the stored version {state.version}; nothing was changed.",
             extra={"stored_version": state.version},
         )
-    if state.exists and state.fields.get("op") == Operation.UPSERT:
+    # A write that failed in the workers is sent again when the newsroom repeats it, never `unchanged`.
+    if state.exists and state.fields.get("op") == Operation.UPSERT and state.status != ArticleStatus.FAILED:
         if state.fields.get("content_hash") == payload.content_hash and (
             article.version is None or version == state.version
         ):
@@ -134,8 +135,9 @@ def accept_article(
         return _answer(uid=uid, store=store, settings=settings, result="unchanged")
     revision = store.reserve_revision(uid, plan.version)
     event = _upsert_event(plan=plan, revision=revision, request_id=request_id)
-    publisher.publish([event])
+    # Everything derived before the message is queued: nothing may fail after a 2xx-bound publish.
     fields = _upsert_fields(event)
+    publisher.publish([event])
     store.commit(uid, revision, **fields)
     log.info("article.accepted", article_id=uid, revision=revision, version=plan.version)
     # Answered from what was just committed: one Redis round trip fewer on the hot path.
@@ -286,8 +288,9 @@ def accept_bulk(
             _upsert_event(plan=plan, revision=rev, request_id=request_id)
             for plan, rev in zip(plans.values(), revisions, strict=True)
         ]
+        commits = [(e.uid, e.revision, _upsert_fields(e)) for e in events]
         publisher.publish(events)
-        store.commit_many([(e.uid, e.revision, _upsert_fields(e)) for e in events])
+        store.commit_many(commits)
         for i, event in zip(plans, events, strict=True):
             results[i] = BulkItemResult(
                 index=i,
@@ -316,6 +319,11 @@ def remove_article(
     request_id: str | None = None,
 ) -> AcceptedArticle:
     """Withdraw (hide from readers, keep for the newsroom) or delete (remove everywhere) an article."""
+    if version is not None and not 1 <= version <= MAX_VERSION:
+        raise Unprocessable(
+            f"Version {version} is out of range.",
+            extra={"errors": [{"pointer": "/version", "detail": f"between 1 and {MAX_VERSION}"}]},
+        )
     uid = article_uid(newsroom, external_id)
     state = store.get(uid)
     if not state.exists or state.fields.get("newsroom") != newsroom:
@@ -326,9 +334,11 @@ def remove_article(
             extra={"stored_version": state.version},
         )
     current = state.fields.get("op")
-    if current == op.value:
+    # Repeating a takedown that failed in the workers sends it again; only a pending or applied one is
+    # `unchanged`.
+    if current == op.value and state.status != ArticleStatus.FAILED:
         return _answer(uid=uid, store=store, settings=settings, result="unchanged")
-    if current == Operation.DELETE:
+    if current == Operation.DELETE and op != Operation.DELETE:
         raise Gone(f"Article {external_id!r} was deleted; it can no longer be withdrawn.")
     version = max(version or 0, state.version, 1)
     revision = store.reserve_revision(uid, version)
@@ -341,16 +351,15 @@ def remove_article(
         version=version,
         request_id=request_id,
     )
-    publisher.publish([event])
     now = datetime.now(UTC).isoformat()
-    store.commit(
-        uid,
-        revision,
-        op=op.value,
-        version=event.version,
-        accepted_at=event.accepted_at.isoformat(),
-        **({"withdrawn_at": now} if op == Operation.WITHDRAW else {"deleted_at": now}),
-    )
+    fields = {
+        "op": op.value,
+        "version": event.version,
+        "accepted_at": event.accepted_at.isoformat(),
+        ("withdrawn_at" if op == Operation.WITHDRAW else "deleted_at"): now,
+    }
+    publisher.publish([event])
+    store.commit(uid, revision, **fields)
     log.info(f"article.{op.value}_accepted", article_id=uid, revision=revision)
     return _answer(uid=uid, store=store, settings=settings, result="accepted")
 

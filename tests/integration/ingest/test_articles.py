@@ -89,16 +89,17 @@ def test_unpublish_then_delete(ingest: httpx.Client, worker: Proc, new_article: 
     path = f"/v1/articles/{article['external_id']}"
     withdrawn = ingest.post(f"{path}/unpublish")
     assert withdrawn.status_code == 202
-    assert withdrawn.json()["status"] == "withdrawn"
+    assert withdrawn.json()["result"] == "accepted"
     assert withdrawn.json().get("url") is None
     assert ingest.post(f"{path}/unpublish").status_code == 200  # a replay changes nothing
-    state = ingest.get(path).json()
-    assert state["status"] == "withdrawn" and state["version"] == 2 and state["url"] is None
+    # "withdrawn" only once a worker applied it: a takedown is never reported before it happened.
+    state = wait_status(ingest, path, "withdrawn")
+    assert state["version"] == 2 and state["url"] is None
 
     deleted = ingest.delete(path)
     assert deleted.status_code == 202
     assert ingest.delete(path).status_code == 200
-    assert ingest.get(path).json()["status"] == "deleted"
+    wait_status(ingest, path, "deleted")
     assert ingest.post(f"{path}/unpublish").status_code == 410
 
 
@@ -117,3 +118,13 @@ def test_republish_after_withdraw(ingest: httpx.Client, new_article: Make) -> No
     again = ingest.post("/v1/articles", json={**article, "version": 2})
     assert again.status_code == 202
     assert ingest.get(f"/v1/articles/{article['external_id']}").json()["status"] in {"accepted", "indexed"}
+
+
+def wait_status(ingest: httpx.Client, path: str, status: str, timeout: float = 15) -> dict[str, Any]:
+    """The newsroom's view of an article once it reaches this status."""
+
+    def reached() -> dict[str, Any] | None:
+        state = ingest.get(path).json()
+        return state if state["status"] == status else None
+
+    return wait_until(reached, timeout=timeout, what=f"{path} {status}")  # type: ignore[return-value]

@@ -7,6 +7,9 @@ from typing import Any
 
 import httpx
 
+from tests.integration.ingest.test_articles import wait_status
+from tests.stack import Proc
+
 
 def _item(uri: str, **fields: Any) -> dict[str, Any]:
     return {
@@ -33,11 +36,36 @@ def test_ninjs_lifecycle(ingest: httpx.Client) -> None:
     state = ingest.get(f"/v1/articles/{uri}").json()
     assert state["version"] == 1 and state["title"] == "Banjir rendam Jakarta"
 
-    assert ingest.post("/v1/ninjs", json=_item(uri, version="2", pubstatus="withheld")).json()["status"] == "withdrawn"
+    withheld = ingest.post("/v1/ninjs", json=_item(uri, version="2", pubstatus="withheld"))
+    assert withheld.status_code == 202 and withheld.json()["result"] == "accepted"
+    wait_status(ingest, f"/v1/articles/{uri}", "withdrawn")
     stale = ingest.post("/v1/ninjs", json=_item(uri, version="1", pubstatus="canceled"))
     assert stale.status_code == 409
     killed = ingest.post("/v1/ninjs", json=_item(uri, version="2", pubstatus="canceled"))
-    assert killed.status_code == 202 and killed.json()["status"] == "deleted"
+    assert killed.status_code == 202
+    wait_status(ingest, f"/v1/articles/{uri}", "deleted")
+
+
+def test_takedown_versions_are_bounded_like_upserts(ingest: httpx.Client, worker: Proc) -> None:
+    """A ninjs version past the bound overflowed Elasticsearch's external version: 202, story still up."""
+    uri = f"urn:newsml:kabar.id:{uuid.uuid4().hex[:10]}"
+    assert ingest.post("/v1/ninjs", json=_item(uri)).status_code == 202
+    for pubstatus in ("withheld", "canceled"):
+        huge = ingest.post("/v1/ninjs", json=_item(uri, version="1732500000000000000", pubstatus=pubstatus))
+        assert huge.status_code == 422, huge.text
+        assert huge.json()["errors"][0]["pointer"] == "/version"
+    upsert = ingest.post("/v1/ninjs", json=_item(uri, version=str(2**43)))
+    assert upsert.status_code == 422
+    assert upsert.json()["errors"][0]["pointer"] == "/version"
+    state = wait_status(ingest, f"/v1/articles/{uri}", "indexed")
+    assert state["version"] == 1
+
+
+def test_a_version_of_unicode_digits_is_not_a_version(ingest: httpx.Client) -> None:
+    uri = f"urn:newsml:kabar.id:{uuid.uuid4().hex[:10]}"
+    resp = ingest.post("/v1/ninjs", json=_item(uri, version="²"))
+    assert resp.status_code == 202, resp.text
+    assert resp.json()["version"] == 1
 
 
 def test_unknown_uri_withheld_is_404_and_invalid_item_points_into_ninjs(ingest: httpx.Client) -> None:
