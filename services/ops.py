@@ -1,4 +1,4 @@
-"""Operator commands: worker health, pipeline status, Elasticsearch snapshots."""
+"""Operator commands: worker health, pipeline status, Elasticsearch snapshots, state rebuild."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from typing import Any
 from celery import Celery
 from elasticsearch import Elasticsearch
 from kombu import Connection
+from redis import Redis
 
+from services.index.state_rebuild import rebuild_state
 from shared.es import IndexNames, create_client
 from shared.messaging import Queues, celery_config
 from shared.settings import KabarSettings
@@ -110,6 +112,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     restore.add_argument("--name")
     restore.add_argument("--latest", action="store_true", help="the newest snapshot (the default)")
     restore.set_defaults(func=_snapshot_restore)
+    state = sub.add_parser("state", help="article state in Redis")
+    state_actions = state.add_subparsers(dest="action", required=True)
+    rebuild = state_actions.add_parser(
+        "rebuild", help="rebuild every article's state from Elasticsearch after Redis lost it (keeps newer state)"
+    )
+    rebuild.set_defaults(func=_state_rebuild)
 
 
 def _worker_health(args: argparse.Namespace) -> int:
@@ -130,6 +138,20 @@ def _with_es(action: Callable[[Elasticsearch, KabarSettings], Any], *, timeout: 
     return 0
 
 
+def _with_stores(action: Callable[[Elasticsearch, Redis, KabarSettings], Any], *, timeout: float = 300) -> int:
+    """Run one command against Elasticsearch and Redis with clients it owns; print the result."""
+    settings = KabarSettings()
+    es = create_client(settings).options(request_timeout=timeout)
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        result = action(es, redis, settings)
+    finally:
+        redis.close()
+        es.close()
+    print(json.dumps(result, indent=2))
+    return 0
+
+
 def _status(args: argparse.Namespace) -> int:
     return _with_es(lambda es, settings: pipeline_status(settings=settings, es=es))
 
@@ -140,3 +162,11 @@ def _snapshot_create(args: argparse.Namespace) -> int:
 
 def _snapshot_restore(args: argparse.Namespace) -> int:
     return _with_es(lambda es, s: restore_snapshot(es=es, prefix=s.prefix, name=args.name), timeout=300)
+
+
+def _state_rebuild(args: argparse.Namespace) -> int:
+    # Scroll pages of a large index take longer than an ordinary request.
+    return _with_stores(
+        lambda es, redis, s: rebuild_state(es=es, redis=redis, names=IndexNames(s.prefix), prefix=s.prefix).as_dict(),
+        timeout=120,
+    )
