@@ -1,11 +1,15 @@
-"""Operator commands: worker health, pipeline status, Elasticsearch snapshots, state rebuild."""
+"""Operator commands: worker health, pipeline status, snapshots of Elasticsearch and Redis, state rebuild."""
 
 from __future__ import annotations
 
 import argparse
+import base64
+import gzip
 import json
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from celery import Celery
@@ -19,6 +23,18 @@ from shared.messaging import Queues, celery_config
 from shared.settings import KabarSettings
 
 SNAPSHOT_REPOSITORY_SUFFIX = "fs-snapshots"
+REDIS_SNAPSHOT_SUFFIX = "redis-snapshots"
+REDIS_SNAPSHOT_FORMAT = 1
+# Key families left out of Redis snapshots: rate-limit windows last a minute and a pending related-list
+# marker only debounces a task that a restore does not bring back; restoring either would only mislead.
+EPHEMERAL_KEY_FAMILIES = frozenset({"rate", "related"})
+
+
+class OpsSettings(KabarSettings):
+    """Operator settings on the shared base."""
+
+    # Where Redis snapshot files go. Unset: Elasticsearch's own path.repo, when it is on this machine.
+    snapshot_dir: Path | None = None
 
 
 def worker_health(*, settings: KabarSettings, timeout: float = 5.0) -> list[str]:
@@ -64,19 +80,27 @@ def snapshot_repository(prefix: str) -> str:
     return f"{prefix}-{SNAPSHOT_REPOSITORY_SUFFIX}"
 
 
-def create_snapshot(*, es: Elasticsearch, prefix: str, name: str | None = None) -> str:
-    """Snapshot the prefix's indices (with aliases) into a filesystem repository under path.repo."""
+def create_snapshot(
+    *, es: Elasticsearch, redis: Redis, prefix: str, snapshot_dir: Path, name: str | None = None
+) -> dict[str, Any]:
+    """Snapshot the prefix's indices (with aliases), then its Redis keys under the same name."""
     repo = snapshot_repository(prefix)
     es.snapshot.create_repository(name=repo, repository={"type": "fs", "settings": {"location": repo}})
     name = name or f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 1_000_000}"
     es.snapshot.create(
         repository=repo, snapshot=name, indices=f"{prefix}-*", include_global_state=False, wait_for_completion=True
     )
-    return name
+    # Redis after Elasticsearch: ingest records a revision before a worker applies it, so the saved state
+    # is never behind the saved documents (and a restore's rebuild repairs the rare opposite case).
+    path = redis_snapshot_path(snapshot_dir=snapshot_dir, prefix=prefix, name=name)
+    keys = dump_redis(redis=redis, prefix=prefix, path=path, snapshot=name)
+    return {"snapshot": name, "redis_keys": keys, "redis_file": str(path)}
 
 
-def restore_snapshot(*, es: Elasticsearch, prefix: str, name: str | None = None) -> str:
-    """Restore a snapshot (the latest by default), replacing the prefix's current indices."""
+def restore_snapshot(
+    *, es: Elasticsearch, redis: Redis, prefix: str, snapshot_dir: Path, name: str | None = None
+) -> dict[str, Any]:
+    """Restore a snapshot (the latest by default): the prefix's indices, its Redis keys, then rebuild state."""
     repo = snapshot_repository(prefix)
     if name is None:
         snapshots = es.snapshot.get(repository=repo, snapshot="_all")["snapshots"]
@@ -94,7 +118,123 @@ def restore_snapshot(*, es: Elasticsearch, prefix: str, name: str | None = None)
         wait_for_completion=True,
     )
     es.cluster.health(index=",".join(info["indices"]), wait_for_status="yellow", timeout="60s")
-    return name
+    path = redis_snapshot_path(snapshot_dir=snapshot_dir, prefix=prefix, name=name)
+    # A snapshot taken before Redis was saved alongside has no file: the rebuild below still gives every
+    # restored document its state.
+    redis_counts = restore_redis(redis=redis, prefix=prefix, path=path) if path.exists() else None
+    rebuilt = rebuild_state(es=es, redis=redis, names=IndexNames(prefix), prefix=prefix)
+    return {"snapshot": name, "redis": redis_counts, "state_rebuild": rebuilt.as_dict()}
+
+
+def resolve_snapshot_dir(*, es: Elasticsearch, configured: Path | None) -> Path:
+    """The configured folder, else Elasticsearch's first path.repo when this machine can see it."""
+    if configured is not None:
+        return configured
+    nodes = es.nodes.info(node_id="_local", metric="settings", filter_path="nodes.*.settings.path.repo")
+    for node in nodes.get("nodes", {}).values():
+        repos = node["settings"]["path"]["repo"]
+        for repo in [repos] if isinstance(repos, str) else repos:
+            if Path(repo).is_dir():
+                return Path(repo)
+    raise SystemExit("Elasticsearch's path.repo is not on this machine: set KABAR_SNAPSHOT_DIR for Redis snapshots")
+
+
+def redis_snapshot_path(*, snapshot_dir: Path, prefix: str, name: str) -> Path:
+    """Beside the Elasticsearch repository, never inside it: that folder's contents belong to Elasticsearch."""
+    return snapshot_dir / f"{prefix}-{REDIS_SNAPSHOT_SUFFIX}" / f"{name}.jsonl.gz"
+
+
+def _snapshot_keys(redis: Redis, prefix: str) -> Iterator[bytes]:
+    """Kabar's keys under the prefix that a snapshot keeps (article state, API keys, idempotency answers)."""
+    for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
+        if key.split(b":", 2)[1].decode(errors="replace") not in EPHEMERAL_KEY_FAMILIES:
+            yield key
+
+
+def _chunks(keys: Iterator[bytes], size: int) -> Iterator[list[bytes]]:
+    chunk: list[bytes] = []
+    for key in keys:
+        chunk.append(key)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def dump_redis(*, redis: Redis, prefix: str, path: Path, snapshot: str, batch_size: int = 1000) -> int:
+    """Write the prefix's keys as DUMP payloads with absolute expiry times; atomic (temp file, fsync, rename).
+
+    Idempotency answers are kept with their expiry: they pair with the saved state, so after a restore a
+    retried request answered before the snapshot replays its answer, and one answered after it (whose
+    effect the restore undid) runs again.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    count = 0
+    try:
+        with tmp.open("wb") as raw:
+            with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=3) as out:
+                header = {"format": REDIS_SNAPSHOT_FORMAT, "prefix": prefix, "snapshot": snapshot}
+                out.write(json.dumps(header).encode() + b"\n")
+                for chunk in _chunks(_snapshot_keys(redis, prefix), batch_size):
+                    pipe = redis.pipeline(transaction=False)
+                    for key in chunk:
+                        pipe.dump(key)
+                        pipe.pttl(key)
+                    replies = pipe.execute()
+                    now_ms = int(time.time() * 1000)
+                    for key, payload, pttl in zip(chunk, replies[::2], replies[1::2], strict=True):
+                        if payload is None:  # expired or deleted since the scan
+                            continue
+                        record = {
+                            "k": base64.b64encode(key).decode(),
+                            "e": now_ms + pttl if pttl > 0 else 0,
+                            "v": base64.b64encode(payload).decode(),
+                        }
+                        out.write(json.dumps(record).encode() + b"\n")
+                        count += 1
+            raw.flush()
+            os.fsync(raw.fileno())
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return count
+
+
+def restore_redis(*, redis: Redis, prefix: str, path: Path, batch_size: int = 1000) -> dict[str, int]:
+    """Put the prefix's keys back as they were at the snapshot: saved keys replaced, later ones removed.
+
+    Keys created after the snapshot go, as the documents written after it do; an API key revoked after
+    the snapshot comes back and must be revoked again.
+    """
+    restored: set[bytes] = set()
+    expired = 0
+    with gzip.open(path, "rb") as lines:
+        header = json.loads(next(lines))
+        if header.get("format") != REDIS_SNAPSHOT_FORMAT or header.get("prefix") != prefix:
+            raise SystemExit(f"{path} is not a Redis snapshot of prefix {prefix!r}")
+        pipe = redis.pipeline(transaction=False)
+        for line in lines:
+            record = json.loads(line)
+            if record["e"] and record["e"] <= int(time.time() * 1000):
+                expired += 1
+                continue
+            key = base64.b64decode(record["k"])
+            pipe.restore(key, record["e"], base64.b64decode(record["v"]), replace=True, absttl=bool(record["e"]))
+            restored.add(key)
+            if len(pipe) >= batch_size:
+                pipe.execute()
+        pipe.execute()
+    stale = [key for key in _snapshot_keys(redis, prefix) if key not in restored]
+    for chunk in _chunks(iter(stale), batch_size):
+        redis.delete(*chunk)
+    return {"restored": len(restored), "expired": expired, "removed": len(stale)}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -138,9 +278,9 @@ def _with_es(action: Callable[[Elasticsearch, KabarSettings], Any], *, timeout: 
     return 0
 
 
-def _with_stores(action: Callable[[Elasticsearch, Redis, KabarSettings], Any], *, timeout: float = 300) -> int:
+def _with_stores(action: Callable[[Elasticsearch, Redis, OpsSettings], Any], *, timeout: float = 300) -> int:
     """Run one command against Elasticsearch and Redis with clients it owns; print the result."""
-    settings = KabarSettings()
+    settings = OpsSettings()
     es = create_client(settings).options(request_timeout=timeout)
     redis = Redis.from_url(settings.redis_url)
     try:
@@ -157,11 +297,27 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _snapshot_create(args: argparse.Namespace) -> int:
-    return _with_es(lambda es, s: create_snapshot(es=es, prefix=s.prefix, name=args.name), timeout=300)
+    return _with_stores(
+        lambda es, redis, s: create_snapshot(
+            es=es,
+            redis=redis,
+            prefix=s.prefix,
+            snapshot_dir=resolve_snapshot_dir(es=es, configured=s.snapshot_dir),
+            name=args.name,
+        )
+    )
 
 
 def _snapshot_restore(args: argparse.Namespace) -> int:
-    return _with_es(lambda es, s: restore_snapshot(es=es, prefix=s.prefix, name=args.name), timeout=300)
+    return _with_stores(
+        lambda es, redis, s: restore_snapshot(
+            es=es,
+            redis=redis,
+            prefix=s.prefix,
+            snapshot_dir=resolve_snapshot_dir(es=es, configured=s.snapshot_dir),
+            name=args.name,
+        )
+    )
 
 
 def _state_rebuild(args: argparse.Namespace) -> int:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
 from elasticsearch import Elasticsearch
+from redis import Redis
 
 from services import ops
 from shared.es import IndexNames
@@ -87,6 +90,7 @@ def test_snapshot_and_restore(
     es: Elasticsearch,
     names: IndexNames,
     prefix: str,
+    redis: Redis,
     ingest: httpx.Client,
     publish: httpx.Client,
     worker: Proc,
@@ -94,14 +98,43 @@ def test_snapshot_and_restore(
 ) -> None:
     uid = ingest.post("/v1/articles", json={**seed_article, "external_id": "snapshot-probe"}).json()["uid"]
     wait_for_search(publish, "pertimbangan", uid)
-    snapshot = ops.create_snapshot(es=es, prefix=prefix)
-    # Disaster: the articles index is gone.
-    es.indices.delete(index=f"{prefix}-articles-*")
-    assert not es.indices.exists_alias(name=names.articles)
-    restored = ops.restore_snapshot(es=es, prefix=prefix)
-    assert restored == snapshot
-    assert es.get(index=names.articles, id=uid)["_source"]["uid"] == uid
-    wait_for_search(publish, "pertimbangan", uid)
+    before = wait_until(
+        lambda: (state := ingest.get("/v1/articles/snapshot-probe").json())["status"] == "indexed" and state,
+        timeout=20,
+        what="indexed",
+    )
+    assert isinstance(before, dict)
+    snapshot_dir = ops.resolve_snapshot_dir(es=es, configured=None)
+    created = ops.create_snapshot(es=es, redis=redis, prefix=prefix, snapshot_dir=snapshot_dir)
+    assert created["redis_keys"] >= 3  # the article's state, the API key and its newsroom's key set
+    assert Path(created["redis_file"]).is_file()
+    # Written after the snapshot: the restore takes it away, in Elasticsearch and in Redis alike.
+    later = ingest.post("/v1/articles", json={**seed_article, "external_id": "after-snapshot"})
+    assert later.status_code == 202
+    wait_until(
+        lambda: ingest.get("/v1/articles/after-snapshot").json()["status"] == "indexed", timeout=20, what="indexed"
+    )
+    try:
+        # Disaster: the articles index is gone, and so is every key of the prefix in Redis (API keys too).
+        es.indices.delete(index=f"{prefix}-articles-*")
+        assert not es.indices.exists_alias(name=names.articles)
+        redis.delete(*redis.scan_iter(match=f"{prefix}:*", count=1000))
+        assert ingest.get("/v1/articles/snapshot-probe").status_code == 401
+        restored = ops.restore_snapshot(es=es, redis=redis, prefix=prefix, snapshot_dir=snapshot_dir)
+        assert restored["snapshot"] == created["snapshot"]
+        assert restored["redis"]["restored"] == created["redis_keys"]
+        assert es.get(index=names.articles, id=uid)["_source"]["uid"] == uid
+        wait_for_search(publish, "pertimbangan", uid)
+        after = ingest.get("/v1/articles/snapshot-probe").json()
+        assert {k: after[k] for k in ("version", "revision", "status")} == {
+            k: before[k] for k in ("version", "revision", "status")
+        }
+        assert ingest.get("/v1/articles/after-snapshot").status_code == 404
+        # And ingest carries on from the restored state: the next implicit version follows the old one.
+        update = ingest.post("/v1/articles", json={**seed_article, "external_id": "snapshot-probe", "title": "Baru"})
+        assert update.status_code == 202 and update.json()["version"] == before["version"] + 1
+    finally:
+        shutil.rmtree(Path(created["redis_file"]).parent, ignore_errors=True)
 
 
 def test_queue_depths_lists_every_queue(prefix: str, worker: Proc) -> None:
