@@ -240,6 +240,9 @@ def restore_redis(*, redis: Redis, prefix: str, path: Path, batch_size: int = 10
 def register(sub: argparse._SubParsersAction) -> None:
     health = sub.add_parser("worker-health", help="exit 0 when at least one index worker answers a ping")
     health.add_argument("--timeout", type=float, default=5.0)
+    health.add_argument(
+        "--fail-on-dead-letters", action="store_true", help="exit 2 when messages wait in the dead-letter queue"
+    )
     health.set_defaults(func=_worker_health)
     status = sub.add_parser("status", help="pipeline status: queues, workers, article counts (JSON)")
     status.set_defaults(func=_status)
@@ -261,9 +264,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _worker_health(args: argparse.Namespace) -> int:
-    workers = worker_health(settings=KabarSettings(), timeout=args.timeout)
-    print(json.dumps({"workers": workers}))
-    return 0 if workers else 1
+    settings = KabarSettings()
+    workers = worker_health(settings=settings, timeout=args.timeout)
+    # Poison messages do not stop the workers (time limits, delivery limit), they wait for an operator:
+    # say how many, so a green check never hides them.
+    try:
+        dead: int | None = queue_depths(broker_url=settings.broker_url, prefix=settings.prefix).get(
+            Queues(settings.prefix).dead_letter
+        )
+    except OSError:
+        dead = None
+    print(json.dumps({"workers": workers, "dead_letters": dead}))
+    if not workers:
+        return 1
+    return 2 if args.fail_on_dead_letters and dead else 0
 
 
 def _with_es(action: Callable[[Elasticsearch, KabarSettings], Any], *, timeout: float = 30) -> int:

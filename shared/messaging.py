@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from amqp.exceptions import ChannelError
 from kombu import Connection, Exchange, Queue
 
 TASK_INDEX_EVENTS = "kabar.index.apply_events"
@@ -58,43 +59,76 @@ def celery_config(*, broker_url: str, prefix: str, confirm_timeout: float = 5.0)
     }
 
 
-def task_queues(prefix: str) -> list[Queue]:
-    """Durable work queues whose rejected messages dead-letter to the prefix's dead-letter queue.
+# A message that takes its worker down (killed, out of memory, hard time limit) goes back to the queue;
+# after this many such returns RabbitMQ dead-letters it (reason `delivery_limit`) instead of handing it
+# to the next worker for ever. Part of the queue's declaration: changing it means redeclaring queues.
+DELIVERY_LIMIT = 5
 
-    Both sides declare queues with these exact arguments; RabbitMQ refuses a redeclaration that differs.
+
+def task_queues(prefix: str) -> list[Queue]:
+    """Durable quorum work queues whose rejected messages dead-letter to the prefix's dead-letter queue.
+
+    Topic exchanges, because Celery delays countdown tasks on quorum queues through RabbitMQ itself
+    (kombu's native delayed delivery routes by topic), not in the worker's memory. Both sides declare
+    queues with these exact arguments; RabbitMQ refuses a redeclaration that differs.
     """
     q = Queues(prefix)
-    dead_args = {"x-dead-letter-exchange": q.dead_letter_exchange, "x-dead-letter-routing-key": q.dead_letter}
+    arguments = {
+        "x-queue-type": "quorum",
+        "x-delivery-limit": DELIVERY_LIMIT,
+        "x-dead-letter-exchange": q.dead_letter_exchange,
+        "x-dead-letter-routing-key": q.dead_letter,
+    }
     return [
         Queue(
-            q.index,
-            Exchange(q.index, type="direct", durable=True),
-            routing_key=q.index,
-            durable=True,
-            queue_arguments=dead_args,
-        ),
-        Queue(
-            q.related,
-            Exchange(q.related, type="direct", durable=True),
-            routing_key=q.related,
-            durable=True,
-            queue_arguments=dead_args,
-        ),
+            name, Exchange(name, type="topic", durable=True), routing_key=name, durable=True, queue_arguments=arguments
+        )
+        for name in (q.index, q.related)
     ]
 
 
 def dead_letter_queue(prefix: str) -> Queue:
+    """Where poison messages wait for an operator (`kabar dead-letters`); replicated like the work queues."""
     q = Queues(prefix)
     return Queue(
         q.dead_letter,
         Exchange(q.dead_letter_exchange, type="direct", durable=True),
         routing_key=q.dead_letter,
         durable=True,
+        queue_arguments={"x-queue-type": "quorum"},
     )
 
 
 def declare_topology(connection: Connection, prefix: str) -> None:
-    """Declare every exchange and queue (idempotent), so no message is ever routed to nowhere."""
+    """Declare every exchange and queue (idempotent), so no message is ever routed to nowhere.
+
+    A queue or exchange declared earlier with other arguments (the classic queues of Kabar 0.1) is
+    replaced when it is empty; a non-empty one is left for the operator to drain, with a clear error.
+    """
+    for queue in [*task_queues(prefix), dead_letter_queue(prefix)]:
+        try:
+            with connection.channel() as channel:
+                queue.bind(channel).declare()
+        except ChannelError as exc:
+            if getattr(exc, "code", None) != 406:
+                raise
+            _replace_if_empty(connection, queue, exc)
+
+
+def _replace_if_empty(connection: Connection, queue: Queue, cause: Exception) -> None:
     with connection.channel() as channel:
-        for queue in [*task_queues(prefix), dead_letter_queue(prefix)]:
-            queue.bind(channel).declare()
+        try:
+            waiting = channel.queue_declare(queue.name, passive=True).message_count
+        except ChannelError:
+            waiting = 0
+    if waiting:
+        raise RuntimeError(
+            f"Queue {queue.name} exists with other arguments and holds {waiting} messages; drain it "
+            "(run the old workers) and bootstrap again."
+        ) from cause
+    with connection.channel() as channel:
+        channel.queue_delete(queue.name)
+        if queue.exchange.name:
+            channel.exchange_delete(queue.exchange.name)
+    with connection.channel() as channel:
+        queue.bind(channel).declare()

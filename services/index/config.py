@@ -20,4 +20,10 @@ class IndexSettings(KabarSettings):
     worker_metrics_port: int | None = None
     worker_metrics_addr: str = "127.0.0.1"
     max_retries: int = 12
+    # Every task has a time limit: at the soft one a batch is split into one message per event and a
+    # single event is retried `timeout_retries` times, then dead-lettered; at the hard one the process
+    # is replaced and the message returns to its queue, where RabbitMQ's delivery limit bounds it.
+    task_soft_time_limit_seconds: float = 60.0
+    task_time_limit_seconds: float = 90.0
+    timeout_retries: int = 2
     retry_backoff_max_seconds: int = 60

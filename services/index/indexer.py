@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 from elasticsearch import Elasticsearch, helpers
 
+from services.index import metrics
 from shared.es import IndexNames
 from shared.events import ArticleEvent, Operation
 from shared.models import ArticlePayload, article_path
@@ -140,10 +141,12 @@ def apply_events(*, es: Elasticsearch, store: StateStore, names: IndexNames, eve
         elif info.get("status", 500) >= 500 or info.get("status") == 429:
             raise TransientIndexError(f"bulk item {uid} failed with {info.get('status')}: {info.get('error')}")
         else:
+            metrics.ITEM_REJECTIONS.labels(str(info.get("status"))).inc()
             result.failed[uid] = str(info.get("error"))[:500]
             store.mark_failed(uid, event.revision, str(info.get("error")))
     # One Redis round trip for the whole batch instead of one per article.
     store.mark_applied_many(applied)
+    result.removed += _taken_down(es, names, [by_uid[u] for u in result.stale if by_uid[u].op != Operation.UPSERT])
     log.info(
         "articles.applied",
         upserted=len(result.upserted),
@@ -152,6 +155,15 @@ def apply_events(*, es: Elasticsearch, store: StateStore, names: IndexNames, eve
         failed=len(result.failed),
     )
     return result
+
+
+def _taken_down(es: Elasticsearch, names: IndexNames, stale_removals: list[ArticleEvent]) -> list[str]:
+    """Stale removals whose article is down now: a redelivered takedown (the worker died after the write,
+    or cutting it from related lists failed) must still finish that work, so it is never just 'stale'."""
+    if not stale_removals:
+        return []
+    found = es.mget(index=names.articles, ids=[e.uid for e in stale_removals], source_includes=["status"])["docs"]
+    return [d["_id"] for d in found if not d.get("found") or d["_source"].get("status") != PUBLISHED]
 
 
 class TransientIndexError(Exception):

@@ -30,6 +30,11 @@ TASK_DURATION = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 TASK_FAILURES = Counter("kabar_task_failures_total", "Celery task failures", ["task", "exception"])
+ITEM_REJECTIONS = Counter(
+    "kabar_index_item_rejections_total",
+    "Events Elasticsearch refused inside a bulk write (each then goes to the dead-letter queue alone)",
+    ["status"],
+)
 SEARCHABLE_LAG = Histogram(
     "kabar_ingest_to_indexed_seconds",
     "From ingest's broker confirm to the article written in Elasticsearch",
@@ -67,14 +72,23 @@ def install(settings: KabarSettings, port: int | None, *, addr: str = "127.0.0.1
 
     @task_postrun.connect(weak=False)
     def _postrun(
-        task_id: str, task: Any, state: str | None = None, kwargs: dict[str, Any] | None = None, **_: Any
+        task_id: str,
+        task: Any,
+        state: str | None = None,
+        kwargs: dict[str, Any] | None = None,
+        retval: Any = None,
+        **_: Any,
     ) -> None:
         started = _started.pop(task_id, None)
         if started is not None:
             TASK_DURATION.labels(task.name, state or "UNKNOWN").observe(time.perf_counter() - started)
-        if task.name == TASK_INDEX_EVENTS and state == "SUCCESS":
+        if task.name == TASK_INDEX_EVENTS and state == "SUCCESS" and isinstance(retval, dict):
+            # Only what this task wrote: stale replays, refused and isolated events are not "indexed".
+            applied = set(retval.get("applied") or ())
             now = datetime.now(UTC)
             for event in (kwargs or {}).get("events", []):
+                if event.get("uid") not in applied:
+                    continue
                 try:
                     SEARCHABLE_LAG.observe((now - datetime.fromisoformat(event["accepted_at"])).total_seconds())
                 except (KeyError, TypeError, ValueError):

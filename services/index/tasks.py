@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from celery import Task
-from celery.exceptions import Reject
+from celery.exceptions import Reject, SoftTimeLimitExceeded
 from elastic_transport import ConnectionError as ESConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError
+from kombu.exceptions import OperationalError
 from pydantic import ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -17,13 +19,18 @@ from services.index import indexer
 from services.index import related as related_mod
 from shared.events import ArticleEvent
 from shared.messaging import TASK_INDEX_EVENTS, TASK_RELATED_COMPUTE, TASK_RELATED_REFRESH, Queues
+from shared.purge import publish_purge
 
 if TYPE_CHECKING:
     from services.index.celery_app import KabarCelery, WorkerContext
 
 log = structlog.get_logger()
 
-TRANSIENT = (ESConnectionError, ConnectionTimeout, indexer.TransientIndexError, RedisConnectionError)
+TRANSIENT = (ESConnectionError, ConnectionTimeout, indexer.TransientIndexError, RedisConnectionError, OperationalError)
+
+
+class PoisonEventError(Exception):
+    """One event that can never be applied (Elasticsearch refused it, or it ran out of time): dead-letter it."""
 
 
 def _is_transient_api_error(exc: BaseException) -> bool:
@@ -50,9 +57,12 @@ def register(app: KabarCelery) -> None:
         """Debounced: one pending computation per article at a time."""
         c = ctx()
         # Never before the index refresh made this article and its batch-mates searchable to each other.
-        delay = max(
-            settings.related_refresh_debounce_seconds if refresh else settings.related_countdown_seconds,
-            settings.search_visibility_seconds,
+        # Whole seconds, rounded up: RabbitMQ's delayed delivery (quorum queues) counts in seconds.
+        delay = math.ceil(
+            max(
+                settings.related_refresh_debounce_seconds if refresh else settings.related_countdown_seconds,
+                settings.search_visibility_seconds,
+            )
         )
         key = f"{settings.prefix}:related:pending:{uid}"
         if c.redis.set(key, "1", nx=True, ex=max(int(delay) + 30, 30)):
@@ -65,15 +75,27 @@ def register(app: KabarCelery) -> None:
 
     class KabarTask(Task):
         def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
-            log.error("task.failed", task=self.name, task_id=task_id, error=repr(exc)[:300])
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            log.error("task.failed", task=self.name, task_id=task_id, error=reason[:300])
             for raw in (kwargs or {}).get("events", []):
                 try:
-                    ctx().store.mark_failed(raw["uid"], int(raw["revision"]), repr(exc))
+                    # Never marks a revision that Elasticsearch applied (see StateStore.mark_failed).
+                    ctx().store.mark_failed(raw["uid"], int(raw["revision"]), reason)
                 except Exception:  # state is best effort; the message itself is dead-lettered
                     log.warning("task.mark_failed_failed", task_id=task_id)
 
+    def isolate(events: list[dict[str, Any]], *, related: bool) -> None:
+        """Send each event of a batch as its own message, so one poison event cannot hold the rest back."""
+        for event in events:
+            app.send_task(
+                TASK_INDEX_EVENTS,
+                kwargs={"events": [event], "related": related},
+                queue=queues.index,
+                headers={"article_ids": str(event.get("uid"))},
+            )
+
     @app.task(name=TASK_INDEX_EVENTS, bind=True, base=KabarTask, **retry_policy)
-    def apply_events(self: Task, events: list[dict[str, Any]], related: bool = True) -> dict[str, int]:
+    def apply_events(self: Task, events: list[dict[str, Any]], related: bool = True) -> dict[str, Any]:
         # related=False is for backfills: related lists are computed afterwards in one pass
         # (`kabar related rebuild`), not one task per article while the bulk load runs.
         try:
@@ -89,6 +111,22 @@ def register(app: KabarCelery) -> None:
             if _is_transient_api_error(exc):
                 raise indexer.TransientIndexError(str(exc)) from exc
             raise
+        except SoftTimeLimitExceeded as exc:
+            if len(events) > 1:
+                log.warning("task.batch_timed_out", task_id=self.request.id, events=len(events))
+                isolate(events, related=related)
+                return {"isolated": len(events)}
+            if self.request.retries < settings.timeout_retries:
+                raise self.retry(exc=exc, countdown=settings.retry_backoff_max_seconds // 4 or 1) from exc
+            raise PoisonEventError(f"timed out after {settings.task_soft_time_limit_seconds:g} s") from exc
+        if result.failed:
+            if len(events) == 1:
+                raise PoisonEventError(next(iter(result.failed.values())))
+            # The rest of the batch is applied; each refused event goes on alone to its own dead letter.
+            isolate([e for e in events if e.get("uid") in result.failed], related=related)
+        if result.removed:
+            # Pages cached by publish go first, then every related list that shows the story.
+            publish_purge(c.redis, settings.prefix, result.removed)
         if related:
             for uid in result.upserted:
                 schedule_related(uid, refresh=False)
@@ -96,7 +134,13 @@ def register(app: KabarCelery) -> None:
             # Readers must stop seeing a withdrawn story at once; the refresh then refills the lists.
             for other in related_mod.forget(es=c.es, names=c.names, uid=uid):
                 schedule_related(other, refresh=True)
-        return {"upserted": len(result.upserted), "removed": len(result.removed), "stale": len(result.stale)}
+        return {
+            "upserted": len(result.upserted),
+            "removed": len(result.removed),
+            "stale": len(result.stale),
+            "failed": len(result.failed),
+            "applied": result.upserted + result.removed,
+        }
 
     @app.task(name=TASK_RELATED_COMPUTE, bind=True, base=KabarTask, **retry_policy)
     def compute(self: Task, uid: str) -> int:

@@ -39,7 +39,8 @@ def test_poison_message_is_dead_lettered_and_replayable(
     assert kabar(["dead-letters", "list", "--limit", "100"]) == 0
     assert marker in capsys.readouterr().out
 
-    depth = _depth(broker, queues.dead_letter)
+    # A quorum queue takes peeked messages back asynchronously: count once they are all back.
+    depth = int(wait_until(lambda: _depth(broker, queues.dead_letter), timeout=10, what="peeked letters back"))
     assert kabar(["dead-letters", "replay"]) == 0
     assert f"replayed {depth} dead letter(s)" in capsys.readouterr().out
     # Back on the index queue with its Celery headers, rejected again by the worker, dead once more.
