@@ -80,7 +80,9 @@ class FaultStack:
     def queues(self) -> Queues:
         return Queues(self.prefix)
 
-    def start_worker(self, concurrency: int = 2) -> Proc:
+    def start_worker(
+        self, concurrency: int = 2, *, env: dict[str, str] | None = None, queues: tuple[str, ...] = ()
+    ) -> Proc:
         """A worker on the index queue only.
 
         Related-link tasks are scheduled (so that code path runs) but left queued: they are not what
@@ -96,7 +98,7 @@ class FaultStack:
                 "services.index.worker",
                 "worker",
                 "-Q",
-                self.queues.index,
+                ",".join(queues or (self.queues.index,)),
                 "-c",
                 str(concurrency),
                 "-l",
@@ -107,7 +109,7 @@ class FaultStack:
                 "--without-mingle",
                 "--without-heartbeat",
             ],
-            self.env,
+            env or self.env,
         ).start()
 
         def ready() -> bool:
