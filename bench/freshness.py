@@ -10,7 +10,13 @@ write and the index refresh (refresh_interval 1 s).
 Baseline in the same run (the floor): the same documents indexed straight into Elasticsearch with
 refresh=false at the same rate, polled the same way.
 
-    python -m bench.freshness [--duration 120 | --quick] [--rate 50]
+Then the same rate again with poison in the stream (issue 11): every `--poison-every`-th article, a
+message Elasticsearch refuses (sent to the index queue as ingest would, batched with a normal event) and
+an article with the hostile text that once stalled the workers (through the API, so measured too). The
+poisoned p95 is compared with the clean one (target: within 2x), and every poison message must end in
+the dead-letter queue, none left in the work queue.
+
+    python -m bench.freshness [--duration 120 | --quick] [--rate 50] [--poison-every 100]
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from celery import Celery
 from redis import Redis
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,15 +45,54 @@ from services.index.config import IndexSettings  # noqa: E402
 from services.index.indexer import build_document  # noqa: E402
 from services.ingest.auth import create_key  # noqa: E402
 from services.ingest.service import normalise  # noqa: E402
+from services.ops import queue_depths  # noqa: E402
 from shared.es import IndexNames  # noqa: E402
 from shared.events import ArticleEvent, Operation  # noqa: E402
-from shared.models import ArticleIn, article_uid  # noqa: E402
+from shared.messaging import TASK_INDEX_EVENTS, Queues, celery_config  # noqa: E402
+from shared.models import ArticleIn, ArticlePayload, article_uid  # noqa: E402
 from tests.stack import Proc, start_api, start_worker  # noqa: E402
 
 BENCH = "freshness"
 TARGET_P95_S = 2.5
 POLL_INTERVAL = 0.1
 NEWSROOM = "bench-fresh"
+POISON_RATIO_TARGET = 2.0
+# The body that took cubic time in text cleaning (issue 11), now linear: it must index like any other.
+HOSTILE_BODY = "Share" + "\u2003" * 2500 + "!"
+
+
+def poison_sender(settings: IndexSettings) -> tuple[Any, Any]:
+    """A function that queues one refused event (batched with a normal one) as ingest would, and a closer."""
+    app = Celery("fresh-poison", set_as_current=False)
+    app.conf.update(celery_config(broker_url=settings.broker_url, prefix=settings.prefix))
+
+    def send(i: int) -> None:
+        events = []
+        for kind, title in (("poison", f"Racun\x00 {i}"), ("mate", f"Teman racun {i}")):
+            payload = ArticlePayload(
+                uid=article_uid("bench-poison", f"{kind}-{i}"),
+                newsroom="bench-poison",
+                external_id=f"{kind}-{i}",
+                title=title,
+                body_html="<p>Isi.</p>",
+                published_at=datetime.now(UTC),
+                version=1,
+                content_hash=str(i),
+            )
+            events.append(
+                ArticleEvent(
+                    op=Operation.UPSERT,
+                    uid=payload.uid,
+                    newsroom=payload.newsroom,
+                    external_id=payload.external_id,
+                    revision=1,
+                    version=1,
+                    article=payload,
+                ).model_dump(mode="json")
+            )
+        app.send_task(TASK_INDEX_EVENTS, kwargs={"events": events}, queue=Queues(settings.prefix).index)
+
+    return send, app.close
 
 
 @dataclass
@@ -98,7 +145,16 @@ async def send_at_rate(rate: float, duration: float, run: Run, send_one: Any) ->
 
 
 async def measure_pipeline(
-    *, ingest_url: str, key: str, es_url: str, alias: str, articles: list[dict[str, Any]], rate: float, duration: float
+    *,
+    ingest_url: str,
+    key: str,
+    es_url: str,
+    alias: str,
+    articles: list[dict[str, Any]],
+    rate: float,
+    duration: float,
+    poison: Any = None,
+    poison_every: int = 0,
 ) -> Run:
     run = Run()
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
@@ -110,6 +166,9 @@ async def measure_pipeline(
 
         async def send_one(i: int) -> None:
             article = articles[i]
+            if poison is not None and poison_every and i % poison_every == poison_every // 2:
+                await asyncio.to_thread(poison, i)
+                article = {**article, "body": HOSTILE_BODY}
             uid = article_uid(NEWSROOM, article["external_id"])
             started = time.monotonic()
             try:
@@ -197,12 +256,69 @@ def report(path: str, run: Run, rate: float, duration: float) -> list[dict[str, 
     return rows
 
 
+def poisoned_phase(
+    *,
+    settings: IndexSettings,
+    ingest_url: str,
+    key: str,
+    articles: list[dict[str, Any]],
+    clean: Run,
+    rate: float,
+    duration: float,
+    every: int,
+) -> list[dict[str, Any]]:
+    """The same load with poison slipped in; the verdict compares its p95 with the clean run's."""
+    send_poison, close = poison_sender(settings)
+    print(f"pipeline with poison: one refused event and one hostile body per {every} articles", flush=True)
+    try:
+        run = asyncio.run(
+            measure_pipeline(
+                ingest_url=ingest_url,
+                key=key,
+                es_url=settings.es_url,
+                alias=IndexNames(settings.prefix).articles,
+                articles=articles,
+                rate=rate,
+                duration=duration,
+                poison=send_poison,
+                poison_every=every,
+            )
+        )
+    finally:
+        close()
+    sent = len([i for i in range(len(articles)) if i % every == every // 2 and i / rate < duration])
+    queues = Queues(settings.prefix)
+    deadline = time.monotonic() + 60
+    while (depths := queue_depths(broker_url=settings.broker_url, prefix=settings.prefix))[
+        queues.dead_letter
+    ] != sent and time.monotonic() < deadline:
+        time.sleep(0.5)
+    rows = report("pipeline_poisoned", run, rate, duration)
+    clean_p95, poisoned_p95 = summary(clean.latencies()).get("p95"), summary(run.latencies()).get("p95")
+    ratio = poisoned_p95 / clean_p95 if clean_p95 and poisoned_p95 else None
+    rows.append(
+        emit(
+            BENCH,
+            "poisoned_p95_over_clean_p95",
+            round(ratio, 2) if ratio else None,
+            "x",
+            target=f"<= {POISON_RATIO_TARGET}",
+            met=bool(ratio and ratio <= POISON_RATIO_TARGET and len(run.seen) == len(run.sent)),
+            poison_sent=sent,
+            dead_letters=depths[queues.dead_letter],
+            index_queue_left=depths[queues.index],
+        )
+    )
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=120.0, help="seconds of steady sending (default 120)")
     parser.add_argument("--quick", action="store_true", help="20 s instead of --duration")
     parser.add_argument("--rate", type=float, default=50.0, help="articles per second (default 50)")
     parser.add_argument("--worker-concurrency", type=int, default=2)
+    parser.add_argument("--poison-every", type=int, default=100, help="one poison per N articles (0: no phase)")
     args = parser.parse_args()
     duration = 20.0 if args.quick else args.duration
     baseline_duration = max(10.0, min(30.0, duration / 4))
@@ -214,6 +330,7 @@ def main() -> int:
     total = int(duration * args.rate) + 1
     source = corpus_articles(tag=f"fresh-{prefix}")
     articles = [next(source) for _ in range(total)]
+    poisoned_articles = [next(source) for _ in range(total)] if args.poison_every else []
     base_articles = [next(source) for _ in range(int(baseline_duration * args.rate) + 1)]
     docs = baseline_docs(base_articles)
 
@@ -261,12 +378,23 @@ def main() -> int:
         )
         rows = report("es_direct", base, args.rate, baseline_duration) + report("pipeline", pipe, args.rate, duration)
         rows.append(emit(BENCH, "publish_api_sees_last_article", int(reader_ok), "bool"))
+        if args.poison_every:
+            rows += poisoned_phase(
+                settings=settings,
+                ingest_url=ingest_url,
+                key=key,
+                articles=poisoned_articles,
+                clean=pipe,
+                rate=args.rate,
+                duration=duration,
+                every=args.poison_every,
+            )
     finally:
         for proc in reversed(procs):
             proc.stop()
         drop_prefix(prefix)
 
-    table = [r for r in rows if r["unit"] == "s"]
+    table = [r for r in rows if r["unit"] in ("s", "x")]
     print_table(
         table, ["metric", "value", "unit", "target", "met"], title="freshness (seconds from write to searchable)"
     )
