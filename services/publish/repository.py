@@ -5,13 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import structlog
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
 from services.publish.search import LIST_SOURCE, MAX_WINDOW, PUBLISHED
+from shared.errors import ServiceUnavailable
 from shared.es import IndexNames
+
+log = structlog.get_logger()
 
 NEWEST = [{"published_at": "desc"}, {"uid": "asc"}]
 FEED_SOURCE = [*LIST_SOURCE, "updated_at", "indexed_at", "body_text", "images"]
+# A stored list holds k computed links and the editors' picks: far fewer than this.
+RELATED_MAX = 50
 
 
 async def get_article(*, es: AsyncElasticsearch, names: IndexNames, uid: str) -> dict[str, Any] | None:
@@ -25,26 +31,47 @@ async def get_article(*, es: AsyncElasticsearch, names: IndexNames, uid: str) ->
 async def get_article_and_related(
     *, es: AsyncElasticsearch, names: IndexNames, uid: str
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """The article and its stored related list in one round trip (an article page needs both)."""
-    resp = await es.mget(
-        docs=[
-            {"_index": names.articles, "_id": uid, "_source": {"excludes": ["title_suggest", "body_text"]}},
-            {"_index": names.related, "_id": uid},
+    """The article and the still-published part of its stored related list, in one msearch."""
+    # A stored list can name a story withdrawn after it was computed (the worker's cleanup failed or
+    # never ran), so every render checks status. The third search looks the list's related_uids up
+    # server-side (terms lookup: a real-time get of the list) and keeps those published now.
+    # Search is near-real-time: changes show after the next refresh (refresh_interval, 1 s), like
+    # every listing; the page cache keeps purged pages out for longer than that (microcache.settle).
+    resp = await es.msearch(
+        searches=[
+            {"index": names.articles},
+            {**_by_id(uid), "_source": {"excludes": ["title_suggest", "body_text"]}},
+            {"index": names.related},
+            _by_id(uid),
+            {"index": names.articles},
+            {
+                "query": _published([{"terms": {"uid": {"index": names.related, "id": uid, "path": "related_uids"}}}]),
+                # Uids from doc values, no stored fields at all: the cheapest hit (measured against _source: false).
+                "stored_fields": "_none_",
+                "docvalue_fields": ["uid"],
+                "size": RELATED_MAX,
+                "track_total_hits": False,
+            },
         ]
     )
-    article, related = resp["docs"]
-    return (
-        article["_source"] if article.get("found") else None,
-        related["_source"].get("items", []) if related.get("found") else [],
-    )
+    found, stored, live = resp["responses"]
+    if "error" in found:
+        log.warning("article.read_failed", article_id=uid, error=str(found["error"])[:300])
+        raise ServiceUnavailable("Articles are temporarily unavailable.", headers={"Retry-After": "5"})
+    hits = found["hits"]["hits"]
+    article = hits[0]["_source"] if hits else None
+    if "error" in stored or "error" in live:
+        # The list is secondary: better the article without it than an error page, and never unchecked.
+        log.warning("related.read_failed", article_id=uid, error=str(stored.get("error") or live.get("error"))[:300])
+        return article, []
+    lists = stored["hits"]["hits"]
+    items = lists[0]["_source"].get("items", []) if lists else []
+    published = {h["fields"]["uid"][0] for h in live["hits"]["hits"]}
+    return article, [i for i in items if i.get("uid") in published]
 
 
-async def get_related(*, es: AsyncElasticsearch, names: IndexNames, uid: str) -> list[dict[str, Any]]:
-    try:
-        resp = await es.get(index=names.related, id=uid)
-    except NotFoundError:
-        return []
-    return resp["_source"].get("items", [])
+def _by_id(uid: str) -> dict[str, Any]:
+    return {"query": {"ids": {"values": [uid]}}, "size": 1, "track_total_hits": False}
 
 
 def _published(extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:

@@ -37,7 +37,7 @@ async def published_article(*, es: AsyncElasticsearch, names: IndexNames, uid: s
 async def article_page_data(
     *, es: AsyncElasticsearch, names: IndexNames, slug_uid: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The article named by the uid at the end of a URL, and its related list (one round trip)."""
+    """The article named by the uid at the end of a URL and its still-published related stories (one round trip)."""
     match = UID_TAIL.search(slug_uid)
     if not match:
         raise NotFound("No such article.")
@@ -46,8 +46,13 @@ async def article_page_data(
 
 
 async def related(*, es: AsyncElasticsearch, names: IndexNames, uid: str) -> list[dict[str, Any]]:
-    """The stored list; the index worker recomputes every list that shows an article it withdraws."""
-    return await repository.get_related(es=es, names=names, uid=uid)
+    """A published article's related stories that are themselves still published (one round trip)."""
+    # Status is checked on every read: the worker's clean-up of stored lists can fail or lag.
+    if not UID.match(uid):
+        raise NotFound("No such article.")
+    article, items = await repository.get_article_and_related(es=es, names=names, uid=uid)
+    _readable(article)
+    return items
 
 
 def last_modified(*items: dict[str, Any]) -> datetime | None:

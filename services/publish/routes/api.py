@@ -45,6 +45,5 @@ async def get_article(uid: str, es: EsDep, names: NamesDep, settings: SettingsDe
     "/articles/{uid}/related", response_model=RelatedResponse, responses={404: PROBLEMS[404], 410: PROBLEMS[410]}
 )
 async def get_related(uid: str, es: EsDep, names: NamesDep) -> dict[str, Any]:
-    """Related articles: editors' picks first, then computed neighbours."""
-    await service.published_article(es=es, names=names, uid=uid)
+    """Related articles that are still published: editors' picks first, then computed neighbours."""
     return {"uid": uid, "items": await service.related(es=es, names=names, uid=uid)}
