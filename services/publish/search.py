@@ -21,6 +21,11 @@ MAX_WINDOW = 10_000
 FUZZY_TERMS = 8
 LIST_SOURCE = ["uid", "title", "dek", "path", "section", "section_slug", "published_at", "byline", "authors", "tags"]
 FACETS = {"section": "section", "author": "authors", "tag": "tags", "source": "source"}
+# The phrase suggester's term statistics include withdrawn articles (and deleted ones until a merge), and
+# `collate`, which could filter in Elasticsearch, needs the lang-mustache module this distribution lacks.
+# So a few options come back and the first whose corrected words occur in published text is offered.
+SUGGEST_OPTIONS = 3
+MAX_CHECKED_WORDS = 10
 DATE_RANGES = [("24h", "now-1d"), ("7d", "now-7d"), ("30d", "now-30d"), ("1y", "now-1y")]
 
 Sort = Literal["relevance", "newest"]
@@ -179,7 +184,7 @@ def build_request(params: SearchParams, *, max_chars: int = 500) -> dict[str, An
             "did_you_mean": {
                 "phrase": {
                     "field": "title.shingle",
-                    "size": 1,
+                    "size": SUGGEST_OPTIONS,
                     "gram_size": 2,
                     "max_errors": 2,
                     "confidence": 1.0,
@@ -195,7 +200,7 @@ def build_request(params: SearchParams, *, max_chars: int = 500) -> dict[str, An
 
 
 def parse_response(resp: dict[str, Any], params: SearchParams, *, text: str) -> dict[str, Any]:
-    """Hits, facet counts and the "did you mean" text in the shape the page and the API share."""
+    """Hits and facet counts in the shape the page and the API share ("did you mean" is checked by `search`)."""
     hits = resp["hits"]
     facets: dict[str, list[dict[str, Any]]] = {}
     for name in (*FACETS, "date"):
@@ -205,10 +210,6 @@ def parse_response(resp: dict[str, Any], params: SearchParams, *, text: str) -> 
             for b in buckets
             if b["doc_count"]
         ]
-    suggestion = None
-    options = resp.get("suggest", {}).get("did_you_mean", [{}])[0].get("options", []) if "suggest" in resp else []
-    if options and options[0]["text"].lower() != text.lower():
-        suggestion = options[0]["text"]
     total = hits["total"]["value"]
     return {
         "q": text,
@@ -229,7 +230,7 @@ def parse_response(resp: dict[str, Any], params: SearchParams, *, text: str) -> 
             for h in hits["hits"]
         ],
         "facets": facets,
-        "did_you_mean": suggestion,
+        "did_you_mean": None,
     }
 
 
@@ -246,13 +247,57 @@ def _date_filters(params: SearchParams) -> dict[str, str]:
     return out
 
 
+def suggestion_options(resp: dict[str, Any], *, text: str) -> list[str]:
+    """The phrase suggester's options other than the reader's own words, best first."""
+    entries = resp.get("suggest", {}).get("did_you_mean") or [{}]
+    return [o["text"] for o in entries[0].get("options", []) if o["text"].lower() != text.lower()]
+
+
+def _in_published_text(word: str) -> dict[str, Any]:
+    return {
+        "query": {
+            "bool": {
+                "filter": [
+                    {"term": {"status": PUBLISHED}},
+                    {"multi_match": {"query": word, "fields": ["title.exact", "body_text.exact"], "operator": "and"}},
+                ]
+            }
+        },
+        "size": 0,
+        "terminate_after": 1,
+        "track_total_hits": True,
+    }
+
+
+async def published_suggestion(
+    *, es: AsyncElasticsearch, names: IndexNames, text: str, options: list[str]
+) -> str | None:
+    """The first option whose corrected words all occur in published articles (one msearch, only if any)."""
+    typed = set(text.lower().split())
+    changed = {option: [w for w in option.split() if w not in typed] for option in options}
+    words = list(dict.fromkeys(w for ws in changed.values() for w in ws))[:MAX_CHECKED_WORDS]
+    if not words:
+        return None
+    searches: list[dict[str, Any]] = []
+    for word in words:
+        searches += [{"index": names.articles}, _in_published_text(word)]
+    resp = await es.msearch(searches=searches)
+    live = {w for w, r in zip(words, resp["responses"], strict=True) if r.get("hits", {}).get("total", {}).get("value")}
+    return next((o for o, ws in changed.items() if ws and all(w in live for w in ws)), None)
+
+
 async def search(
     *, es: AsyncElasticsearch, names: IndexNames, params: SearchParams, max_chars: int = 500
 ) -> dict[str, Any]:
     """Run a reader search; Elasticsearch errors propagate for the caller to render as 503."""
     body = build_request(params, max_chars=max_chars)
-    resp = await es.search(index=names.articles, body=body)
-    return parse_response(resp.body, params, text=clean_text(params.q, max_chars=max_chars))
+    text = clean_text(params.q, max_chars=max_chars)
+    resp = (await es.search(index=names.articles, body=body)).body
+    result = parse_response(resp, params, text=text)
+    options = suggestion_options(resp, text=text)
+    if options:
+        result["did_you_mean"] = await published_suggestion(es=es, names=names, text=text, options=options)
+    return result
 
 
 async def suggest(*, es: AsyncElasticsearch, names: IndexNames, prefix: str, size: int = 8) -> list[dict[str, str]]:

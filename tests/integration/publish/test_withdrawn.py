@@ -1,4 +1,4 @@
-"""Withdrawn stories never surface: not in related lists."""
+"""Withdrawn stories never surface: not in related lists, not in "did you mean"."""
 
 from __future__ import annotations
 
@@ -119,3 +119,29 @@ def test_related_lists_show_only_published_stories(
     api = reader.get(f"/api/v1/articles/{owner_uid}/related")
     assert api.status_code == 200
     assert [i["uid"] for i in api.json()["items"]] == [live_uid]
+
+
+def test_did_you_mean_never_offers_withdrawn_words(
+    reader: httpx.Client, es: Elasticsearch, redis: Redis, names: IndexNames
+) -> None:
+    published = _story("Warga Kelmarutin merayakan panen raya", "Panen raya di Kelmarutin berlangsung meriah.")
+    withdrawn = _story("Banjir melanda desa Zorvandika", "Desa Zorvandika terendam banjir semalaman.")
+    deleted = _story("Jembatan Gundoravi ditutup sementara", "Jembatan Gundoravi sedang diperbaiki.")
+    _publish_stories(es, redis, names, published, withdrawn, deleted)
+    load_events(
+        es,
+        StateStore(redis, names.prefix),
+        names,
+        [_removal(withdrawn, Operation.WITHDRAW), _removal(deleted, Operation.DELETE)],
+    )
+
+    def did_you_mean(q: str) -> str | None:
+        resp = reader.get("/api/v1/search", params={"q": q})
+        assert resp.status_code == 200, resp.text
+        return resp.json()["did_you_mean"]
+
+    assert did_you_mean("kelmarutim") == "kelmarutin"
+    assert did_you_mean("zorvandiko") is None
+    assert did_you_mean("gundorava") is None
+    page = reader.get("/cari", params={"q": "zorvandiko"})
+    assert page.status_code == 200 and "zorvandika" not in page.text.lower()
