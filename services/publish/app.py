@@ -1,7 +1,9 @@
-"""Publish app factory: the Elasticsearch client lives in the lifespan; errors become pages or problems."""
+"""Publish app factory: clients and the purge listener live in the lifespan; errors become pages or problems."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,6 +33,7 @@ from shared.errors import (
 from shared.es import IndexNames
 from shared.logging import configure_logging
 from shared.observability import install_observability
+from shared.purge import PurgeNotice, follow_purges
 
 HERE = Path(__file__).parent
 log = structlog.get_logger()
@@ -49,6 +52,7 @@ def create_app(settings: PublishSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         from elasticsearch import AsyncElasticsearch
+        from redis.asyncio import Redis
 
         configure_logging(level=settings.log_level, json=settings.log_json)
         auth = None
@@ -57,15 +61,31 @@ def create_app(settings: PublishSettings | None = None) -> FastAPI:
         es = AsyncElasticsearch(
             settings.es_url, basic_auth=auth, request_timeout=settings.es_request_timeout, connections_per_node=64
         )
+        # Only for purge notices: pages never wait on Redis, and publish serves on while it is down.
+        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2)
+        page_cache = MicroCache(ttl=settings.page_cache_seconds, settle=settings.purge_settle_seconds)
+
+        def evict(notice: PurgeNotice) -> None:
+            pages = page_cache.purge(notice.uids)
+            log.info("page_cache.purged", uids=len(notice.uids), pages=pages)
+
+        listener = asyncio.create_task(
+            follow_purges(redis=redis, prefix=settings.prefix, on_purge=evict, on_subscribed=page_cache.clear),
+            name="purge-listener",
+        )
         try:
             yield {
                 "settings": settings,
                 "es": es,
                 "names": IndexNames(settings.prefix),
                 "jinja": create_environment(),
-                "page_cache": MicroCache(ttl=settings.page_cache_seconds),
+                "page_cache": page_cache,
             }
         finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+            await redis.aclose()
             await es.close()
 
     app = FastAPI(

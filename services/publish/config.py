@@ -16,5 +16,8 @@ class PublishSettings(KabarSettings):
     sitemap_max_urls: int = 50_000
     page_max_age: int = 60
     feed_max_age: int = 300
-    # Rendered article pages are served from memory this long (0 disables); withdrawals show after it.
+    # Rendered article pages are served from memory this long (0 disables); a purge notice evicts them at once.
     page_cache_seconds: float = 5.0
+    # After a purge, pages showing the purged stories are not cached this long: search sees a withdrawal
+    # only after the next index refresh (1 s), and a page rendered before it must not be kept.
+    purge_settle_seconds: float = 3.0

@@ -116,7 +116,8 @@ async def article_page(
         article, related, locale=locale, base_url=settings.site_url.rstrip("/"), site_name=settings.site_name
     )
     body = render_html(request, "article.html", context)
-    request.state.page_cache.put(key, body, service.last_modified(article))
+    shown = [article["uid"], *(item["uid"] for item in related)]
+    request.state.page_cache.put(key, body, service.last_modified(article), uids=shown)
     return respond_html(request, body, last_modified=service.last_modified(article))
 
 

@@ -1,11 +1,13 @@
-"""Withdrawn stories never surface: not in related lists, not in "did you mean"."""
+"""Withdrawn stories never surface: not in related lists, not in "did you mean", not from the page cache."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -13,11 +15,15 @@ from elasticsearch import Elasticsearch
 from lxml import html as lxml_html
 from redis import Redis
 
+from services.index.config import IndexSettings
+from services.index.indexer import apply_events
 from shared.es import IndexNames
 from shared.events import ArticleEvent, Operation
+from shared.purge import publish_purge, purge_channel
 from shared.state import StateStore
+from tests.faults.proxy import TcpProxy
 from tests.integration.publish.conftest import load_events, make_event
-from tests.stack import start_api
+from tests.stack import start_api, wait_until
 
 # Long enough that only a purge, never expiry, can explain a page changing during a test.
 PAGE_CACHE_SECONDS = 30
@@ -145,3 +151,74 @@ def test_did_you_mean_never_offers_withdrawn_words(
     assert did_you_mean("gundorava") is None
     page = reader.get("/cari", params={"q": "zorvandiko"})
     assert page.status_code == 200 and "zorvandika" not in page.text.lower()
+
+
+def test_withdraw_purge_evicts_cached_pages(
+    reader: httpx.Client, es: Elasticsearch, redis: Redis, names: IndexNames
+) -> None:
+    owner = _story("Bandara daerah menambah rute penerbangan", "Rute baru dibuka bulan depan.")
+    story = _story("Maskapai menunda rute penerbangan baru", "Penundaan diumumkan Senin.")
+    owner_uid, story_uid = _publish_stories(es, redis, names, owner, story)
+    _store_related(es, names, owner_uid, [_item(es, names, story_uid, story["title"])])
+    story_path = es.get(index=names.articles, id=story_uid)["_source"]["path"]
+    owner_path = es.get(index=names.articles, id=owner_uid)["_source"]["path"]
+
+    assert reader.get(story_path).status_code == 200
+    assert _page_titles(reader, owner_path) == [story["title"]]
+    # Withdrawn exactly as the worker does it (the same indexer call, no refresh); forget() never ran.
+    withdrawal = _removal(story, Operation.WITHDRAW)
+    applied = apply_events(es=es, store=StateStore(redis, names.prefix), names=names, events=[withdrawal])
+    assert applied.removed == [story_uid]
+    # Still served from the page cache: that is what the purge is for.
+    assert reader.get(story_path).status_code == 200
+
+    wait_until(lambda: redis.pubsub_numsub(purge_channel(names.prefix))[0][1] >= 1, timeout=10, what="a subscriber")
+    started = time.monotonic()
+    assert publish_purge(redis, names.prefix, [story_uid]) >= 1
+    wait_until(lambda: reader.get(story_path).status_code == 410, timeout=2, interval=0.02, what="410 after purge")
+    # The list of another article that showed it loses it too, though its stored list still names it.
+    wait_until(lambda: _page_titles(reader, owner_path) == [], timeout=3, interval=0.05, what="related list purged")
+    assert time.monotonic() - started < PAGE_CACHE_SECONDS / 5
+
+
+def test_purge_listener_survives_a_redis_outage(
+    es: Elasticsearch, redis: Redis, names: IndexNames, settings: IndexSettings, stack_env: dict[str, str]
+) -> None:
+    """Publish serves on while Redis is away, resubscribes, and drops the pages whose notices it missed."""
+    story = _story("Festival musik ditunda karena cuaca buruk", "Panitia mengumumkan penundaan festival.")
+    (uid,) = _publish_stories(es, redis, names, story)
+    path = es.get(index=names.articles, id=uid)["_source"]["path"]
+    channel = purge_channel(names.prefix)
+
+    def subscribers() -> int:
+        return int(redis.pubsub_numsub(channel)[0][1])
+
+    baseline = subscribers()  # other publish processes of this run listen on the same channel
+    target = urlparse(settings.redis_url)
+    proxy = TcpProxy(target_host=target.hostname or "127.0.0.1", target_port=target.port or 6379).start()
+    env = {
+        **stack_env,
+        "KABAR_PAGE_CACHE_SECONDS": str(PAGE_CACHE_SECONDS),
+        "KABAR_REDIS_URL": f"redis://{proxy.url_host_port}{target.path}",
+        "KABAR_LOG_LEVEL": "WARNING",
+    }
+    proc, url = start_api("publish-redis-outage", "services.publish.app:create_app", env)
+    try:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            wait_until(lambda: subscribers() == baseline + 1, timeout=10, what="publish subscribed via the proxy")
+            assert client.get(path).status_code == 200
+            proxy.stop()
+            wait_until(lambda: subscribers() == baseline, timeout=10, what="the subscription to drop")
+            withdrawal = _removal(story, Operation.WITHDRAW)
+            apply_events(es=es, store=StateStore(redis, names.prefix), names=names, events=[withdrawal])
+            publish_purge(redis, names.prefix, [uid])  # nobody behind the proxy hears this one
+            assert client.get(path).status_code == 200  # the cached page: pages never wait on Redis
+            assert client.get("/").status_code == 200
+            proxy.start()
+            wait_until(lambda: subscribers() == baseline + 1, timeout=15, what="publish to resubscribe")
+            # The missed notice cannot be replayed, so resubscribing starts the cache over.
+            wait_until(lambda: client.get(path).status_code == 410, timeout=3, interval=0.05, what="410")
+            assert proc.alive()
+    finally:
+        proc.stop()
+        proxy.stop()
