@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from tests.stack import start_api, wait_until
 
 # Long enough that only a purge, never expiry, can explain a page changing during a test.
 PAGE_CACHE_SECONDS = 30
+SETTLE_SECONDS = 3.0
 
 
 def _story(title: str, body: str, *, hours_ago: int = 2) -> dict[str, Any]:
@@ -72,11 +74,41 @@ def _item(es: Elasticsearch, names: IndexNames, uid: str, title: str, kind: str 
     return {"uid": uid, "title": title, "path": src.get("path"), "section": "Teknologi", "kind": kind}
 
 
+def _subscribers(redis: Redis, names: IndexNames) -> int:
+    return int(redis.pubsub_numsub(purge_channel(names.prefix))[0][1])
+
+
+def _env(stack_env: dict[str, str], **extra: str) -> dict[str, str]:
+    return {
+        **stack_env,
+        "KABAR_PAGE_CACHE_SECONDS": str(PAGE_CACHE_SECONDS),
+        "KABAR_PURGE_SETTLE_SECONDS": str(SETTLE_SECONDS),
+        "KABAR_LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+@contextlib.contextmanager
+def _listening_reader(
+    redis: Redis, names: IndexNames, stack_env: dict[str, str], *, name: str, **extra: str
+) -> Iterator[httpx.Client]:
+    """A publish process of its own, handed over once it listens for purges and caches pages."""
+    before = _subscribers(redis, names)  # other publish processes of this run listen on the same channel
+    proc, url = start_api(name, "services.publish.app:create_app", _env(stack_env, **extra))
+    try:
+        wait_until(lambda: _subscribers(redis, names) == before + 1, timeout=15, what="publish to listen")
+        # Every (re)subscription clears the cache and pauses caching for the settle time: wait it out.
+        time.sleep(SETTLE_SECONDS + 0.2)
+        with httpx.Client(base_url=url, timeout=30) as client:
+            yield client
+    finally:
+        proc.stop()
+
+
 @pytest.fixture(scope="module")
-def reader_url(es: Elasticsearch, redis: Redis, stack_env: dict[str, str]) -> Iterator[str]:
-    """A publish process of its own: a long page cache, listening for purges on this run's prefix."""
-    env = {**stack_env, "KABAR_PAGE_CACHE_SECONDS": str(PAGE_CACHE_SECONDS), "KABAR_LOG_LEVEL": "WARNING"}
-    proc, url = start_api("publish-withdrawn", "services.publish.app:create_app", env)
+def reader_url(es: Elasticsearch, stack_env: dict[str, str]) -> Iterator[str]:
+    """A publish process of its own with a long page cache."""
+    proc, url = start_api("publish-withdrawn", "services.publish.app:create_app", _env(stack_env))
     yield url
     proc.stop()
 
@@ -154,7 +186,7 @@ def test_did_you_mean_never_offers_withdrawn_words(
 
 
 def test_withdraw_purge_evicts_cached_pages(
-    reader: httpx.Client, es: Elasticsearch, redis: Redis, names: IndexNames
+    es: Elasticsearch, redis: Redis, names: IndexNames, stack_env: dict[str, str]
 ) -> None:
     owner = _story("Bandara daerah menambah rute penerbangan", "Rute baru dibuka bulan depan.")
     story = _story("Maskapai menunda rute penerbangan baru", "Penundaan diumumkan Senin.")
@@ -163,22 +195,22 @@ def test_withdraw_purge_evicts_cached_pages(
     story_path = es.get(index=names.articles, id=story_uid)["_source"]["path"]
     owner_path = es.get(index=names.articles, id=owner_uid)["_source"]["path"]
 
-    assert reader.get(story_path).status_code == 200
-    assert _page_titles(reader, owner_path) == [story["title"]]
-    # Withdrawn exactly as the worker does it (the same indexer call, no refresh); forget() never ran.
-    withdrawal = _removal(story, Operation.WITHDRAW)
-    applied = apply_events(es=es, store=StateStore(redis, names.prefix), names=names, events=[withdrawal])
-    assert applied.removed == [story_uid]
-    # Still served from the page cache: that is what the purge is for.
-    assert reader.get(story_path).status_code == 200
+    with _listening_reader(redis, names, stack_env, name="publish-purge") as reader:
+        assert reader.get(story_path).status_code == 200
+        assert _page_titles(reader, owner_path) == [story["title"]]
+        # Withdrawn exactly as the worker does it (the same indexer call, no refresh); forget() never ran.
+        withdrawal = _removal(story, Operation.WITHDRAW)
+        applied = apply_events(es=es, store=StateStore(redis, names.prefix), names=names, events=[withdrawal])
+        assert applied.removed == [story_uid]
+        # Still served from the page cache: that is what the purge is for.
+        assert reader.get(story_path).status_code == 200
 
-    wait_until(lambda: redis.pubsub_numsub(purge_channel(names.prefix))[0][1] >= 1, timeout=10, what="a subscriber")
-    started = time.monotonic()
-    assert publish_purge(redis, names.prefix, [story_uid]) >= 1
-    wait_until(lambda: reader.get(story_path).status_code == 410, timeout=2, interval=0.02, what="410 after purge")
-    # The list of another article that showed it loses it too, though its stored list still names it.
-    wait_until(lambda: _page_titles(reader, owner_path) == [], timeout=3, interval=0.05, what="related list purged")
-    assert time.monotonic() - started < PAGE_CACHE_SECONDS / 5
+        started = time.monotonic()
+        assert publish_purge(redis, names.prefix, [story_uid]) >= 1
+        wait_until(lambda: reader.get(story_path).status_code == 410, timeout=2, interval=0.02, what="410 after purge")
+        # The list of another article that showed it loses it too, though its stored list still names it.
+        wait_until(lambda: _page_titles(reader, owner_path) == [], timeout=3, interval=0.05, what="related list purged")
+        assert time.monotonic() - started < PAGE_CACHE_SECONDS / 5
 
 
 def test_purge_listener_survives_a_redis_outage(
@@ -188,37 +220,25 @@ def test_purge_listener_survives_a_redis_outage(
     story = _story("Festival musik ditunda karena cuaca buruk", "Panitia mengumumkan penundaan festival.")
     (uid,) = _publish_stories(es, redis, names, story)
     path = es.get(index=names.articles, id=uid)["_source"]["path"]
-    channel = purge_channel(names.prefix)
-
-    def subscribers() -> int:
-        return int(redis.pubsub_numsub(channel)[0][1])
-
-    baseline = subscribers()  # other publish processes of this run listen on the same channel
+    baseline = _subscribers(redis, names)
     target = urlparse(settings.redis_url)
     proxy = TcpProxy(target_host=target.hostname or "127.0.0.1", target_port=target.port or 6379).start()
-    env = {
-        **stack_env,
-        "KABAR_PAGE_CACHE_SECONDS": str(PAGE_CACHE_SECONDS),
-        "KABAR_REDIS_URL": f"redis://{proxy.url_host_port}{target.path}",
-        "KABAR_LOG_LEVEL": "WARNING",
-    }
-    proc, url = start_api("publish-redis-outage", "services.publish.app:create_app", env)
+    redis_url = f"redis://{proxy.url_host_port}{target.path}"
     try:
-        with httpx.Client(base_url=url, timeout=30) as client:
-            wait_until(lambda: subscribers() == baseline + 1, timeout=10, what="publish subscribed via the proxy")
+        with _listening_reader(
+            redis, names, stack_env, name="publish-redis-outage", KABAR_REDIS_URL=redis_url
+        ) as client:
             assert client.get(path).status_code == 200
             proxy.stop()
-            wait_until(lambda: subscribers() == baseline, timeout=10, what="the subscription to drop")
+            wait_until(lambda: _subscribers(redis, names) == baseline, timeout=10, what="the subscription to drop")
             withdrawal = _removal(story, Operation.WITHDRAW)
             apply_events(es=es, store=StateStore(redis, names.prefix), names=names, events=[withdrawal])
             publish_purge(redis, names.prefix, [uid])  # nobody behind the proxy hears this one
             assert client.get(path).status_code == 200  # the cached page: pages never wait on Redis
             assert client.get("/").status_code == 200
             proxy.start()
-            wait_until(lambda: subscribers() == baseline + 1, timeout=15, what="publish to resubscribe")
+            wait_until(lambda: _subscribers(redis, names) == baseline + 1, timeout=15, what="publish to resubscribe")
             # The missed notice cannot be replayed, so resubscribing starts the cache over.
             wait_until(lambda: client.get(path).status_code == 410, timeout=3, interval=0.05, what="410")
-            assert proc.alive()
     finally:
-        proc.stop()
         proxy.stop()
