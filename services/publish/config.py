@@ -14,7 +14,12 @@ class PublishSettings(KabarSettings):
     max_query_chars: int = 500
     # Sitemaps may list at most 50,000 URLs each (sitemaps.org); tests lower it to exercise the split.
     sitemap_max_urls: int = 50_000
-    page_max_age: int = 60
+    # Browsers and shared caches keep a page this long and nothing can purge them yet (an edge cache with
+    # purge comes later), so a withdrawn story, or its headline in a list, may live there as long. Short,
+    # then: 10 s plus at most one stale answer per cache while it revalidates in the background
+    # (stale-while-revalidate; the ETag mostly makes that a 304), which still absorbs a breaking-news spike.
+    page_max_age: int = 10
+    page_stale_while_revalidate: int = 30
     feed_max_age: int = 300
     # Rendered article pages are served from memory this long (0 disables); a purge notice evicts them at once.
     page_cache_seconds: float = 5.0

@@ -88,7 +88,7 @@ def respond_html(
     last_modified: datetime | None = None,
 ) -> Response:
     settings: PublishSettings = request.state.settings
-    return cached_response(
+    response = cached_response(
         request,
         body=body,
         media_type="text/html; charset=utf-8",
@@ -96,3 +96,7 @@ def respond_html(
         last_modified=last_modified,
         status_code=status_code,
     )
+    if max_age is None and settings.page_stale_while_revalidate:
+        # Pages on the default policy only (search and error pages set their own; see config for why).
+        response.headers["Cache-Control"] += f", stale-while-revalidate={settings.page_stale_while_revalidate}"
+    return response
