@@ -124,8 +124,9 @@ _BLOCK = re.compile(
 # Comments and elements whose content is not markup, each to its end (or the end of the text). A cut
 # inside one reopens it at the start of the next piece, so nh3 drops or keeps that content as before.
 _OPAQUE = re.compile(
-    r"<(?=[!a-z])(?:!--(?:-?>|.*?(?:--!?>|\Z))|(script|style|textarea|title|xmp|iframe|noembed|noframes|noscript)"
-    r"(?=[\t\n\f\r />])[^>]*+(?:>|\Z).*?(?:</\1(?=[\t\n\f\r />])|\Z))",
+    r"<(?:!--(?:-?>|.*?(?:--!?>|\Z))|"
+    + _names("script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript")
+    + r"(?=[\t\n\f\r />])[^>]*+(?:>|\Z).*?(?:</\1(?=[\t\n\f\r />])|\Z))",
     re.I | re.A | re.S,
 )
 
