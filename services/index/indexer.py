@@ -125,8 +125,16 @@ def apply_events(*, es: Elasticsearch, store: StateStore, names: IndexNames, eve
     by_uid = {e.uid: e for e in events}
     applied: list[tuple[str, int, dict[str, Any]]] = []
     now = datetime.now(UTC).isoformat()
+    # refresh=wait_for: the bulk returns once its writes are searchable, so a status of indexed/withdrawn/
+    # deleted (recorded below) means readers already see that revision, never up to a refresh interval later.
     for ok, item in helpers.streaming_bulk(
-        es, actions, raise_on_error=False, raise_on_exception=True, max_retries=3, initial_backoff=1
+        es,
+        actions,
+        raise_on_error=False,
+        raise_on_exception=True,
+        max_retries=3,
+        initial_backoff=1,
+        refresh="wait_for",
     ):
         info = item["index"]
         uid = info["_id"]
