@@ -29,13 +29,14 @@ if str(ROOT) not in sys.path:
 from bench.common import print_table  # noqa: E402
 
 # In this order: throughput first, then latency, then quality.
-BENCHES = ["ingest_bench", "index_throughput", "search_bench", "related_eval", "freshness"]
+BENCHES = ["ingest_bench", "index_throughput", "search_bench", "related_eval", "freshness", "text_worst"]
 # Shorter runs for --quick; a flag is passed only if the bench's --help lists it.
 QUICK_ARGS: dict[str, list[str]] = {
     "ingest_bench": ["--seconds", "2", "--articles", "3000"],
     "index_throughput": ["--articles", "5000"],
     "search_bench": ["--articles", "5000", "--seconds", "8"],
     "freshness": ["--quick"],
+    "text_worst": ["--quick"],
 }
 # The full run's sizes (issue: backfill and search on >= 50,000 articles).
 FULL_ARGS: dict[str, list[str]] = {
