@@ -7,7 +7,10 @@ from typing import Any
 
 import structlog
 from celery import Celery
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import task_prerun, worker_process_init, worker_process_shutdown
+from elastic_transport import ConnectionError as ESConnectionError
+from elastic_transport import Urllib3HttpNode
 from elasticsearch import Elasticsearch
 from redis import Redis
 
@@ -17,6 +20,27 @@ from shared.es import IndexNames, create_client, ensure_indices
 from shared.logging import configure_logging
 from shared.messaging import celery_config, declare_topology
 from shared.state import StateStore
+
+
+class TimeLimitAwareNode(Urllib3HttpNode):
+    """A Celery soft time limit that fires inside an Elasticsearch request stays a time limit.
+
+    The HTTP node wraps any exception raised mid-request into a ConnectionError, which the transport then
+    retries and the task treats as an outage: a batch that ran out of time would be retried whole, for ever
+    slower, instead of being split or dead-lettered. Re-raised as itself, it is not a TransportError, so
+    the transport neither retries it nor marks the node dead.
+    """
+
+    def perform_request(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().perform_request(*args, **kwargs)
+        except ESConnectionError as exc:
+            timed_out = next((e for e in exc.errors if isinstance(e, SoftTimeLimitExceeded)), None)
+            if timed_out is None and isinstance(exc.__cause__, SoftTimeLimitExceeded):
+                timed_out = exc.__cause__
+            if timed_out is not None:
+                raise timed_out from None
+            raise
 
 
 @dataclass
@@ -34,7 +58,7 @@ class WorkerContext:
         redis = Redis.from_url(settings.redis_url, socket_timeout=10)
         return cls(
             settings=settings,
-            es=create_client(settings),
+            es=create_client(settings, node_class=TimeLimitAwareNode),
             redis=redis,
             store=StateStore(redis, settings.prefix),
             names=IndexNames(settings.prefix),

@@ -84,6 +84,12 @@ def register(app: KabarCelery) -> None:
                 except Exception:  # state is best effort; the message itself is dead-lettered
                     log.warning("task.mark_failed_failed", task_id=task_id)
 
+    def timed_out(self: Task, exc: SoftTimeLimitExceeded) -> Exception:
+        """A bounded number of retries for a message that ran out of time, then its dead letter with the reason."""
+        if self.request.retries < settings.timeout_retries:
+            return self.retry(exc=exc, countdown=settings.retry_backoff_max_seconds // 4 or 1, throw=False)
+        return PoisonEventError(f"timed out after {settings.task_soft_time_limit_seconds:g} s")
+
     def isolate(events: list[dict[str, Any]], *, related: bool) -> None:
         """Send each event of a batch as its own message, so one poison event cannot hold the rest back."""
         for event in events:
@@ -116,9 +122,7 @@ def register(app: KabarCelery) -> None:
                 log.warning("task.batch_timed_out", task_id=self.request.id, events=len(events))
                 isolate(events, related=related)
                 return {"isolated": len(events)}
-            if self.request.retries < settings.timeout_retries:
-                raise self.retry(exc=exc, countdown=settings.retry_backoff_max_seconds // 4 or 1) from exc
-            raise PoisonEventError(f"timed out after {settings.task_soft_time_limit_seconds:g} s") from exc
+            raise timed_out(self, exc) from exc
         if result.failed:
             if len(events) == 1:
                 raise PoisonEventError(next(iter(result.failed.values())))
@@ -142,11 +146,17 @@ def register(app: KabarCelery) -> None:
             "applied": result.upserted + result.removed,
         }
 
-    @app.task(name=TASK_RELATED_COMPUTE, bind=True, base=KabarTask, **retry_policy)
-    def compute(self: Task, uid: str) -> int:
+    def recompute(self: Task, uid: str) -> dict[str, Any] | None:
         c = ctx()
         c.redis.delete(f"{settings.prefix}:related:pending:{uid}")
-        doc = related_mod.compute_related(es=c.es, names=c.names, uid=uid, k=settings.related_k)
+        try:
+            return related_mod.compute_related(es=c.es, names=c.names, uid=uid, k=settings.related_k)
+        except SoftTimeLimitExceeded as exc:
+            raise timed_out(self, exc) from exc
+
+    @app.task(name=TASK_RELATED_COMPUTE, bind=True, base=KabarTask, **retry_policy)
+    def compute(self: Task, uid: str) -> int:
+        doc = recompute(self, uid)
         if not doc:
             return 0
         # Freshness both ways: the older stories this one is closest to get it in their lists too.
@@ -157,7 +167,5 @@ def register(app: KabarCelery) -> None:
 
     @app.task(name=TASK_RELATED_REFRESH, bind=True, base=KabarTask, **retry_policy)
     def refresh(self: Task, uid: str) -> int:
-        c = ctx()
-        c.redis.delete(f"{settings.prefix}:related:pending:{uid}")
-        doc = related_mod.compute_related(es=c.es, names=c.names, uid=uid, k=settings.related_k)
+        doc = recompute(self, uid)
         return len(doc["items"]) if doc else 0

@@ -61,8 +61,10 @@ def test_an_event_elasticsearch_refuses_is_dead_lettered_alone_and_the_batch_goe
     producer(batch)
 
     for event in good:
-        wait_until(lambda e=event: get_doc(es, names, e.uid), timeout=20, what="the rest of the batch indexed")
-        assert store.get(event.uid).status == "indexed"
+        wait_until(
+            lambda e=event: store.get(e.uid).status == "indexed", timeout=20, what="the rest of the batch indexed"
+        )
+        assert get_doc(es, names, event.uid)
     [letter] = wait_until(lambda: _letters(broker, prefix, poison.uid), timeout=30, what="the poison dead-lettered")
     # Alone: replaying it retries that one event, never its batch-mates.
     assert letter.article_ids == poison.uid and good[0].uid not in letter.body_preview
