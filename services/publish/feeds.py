@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 from xml.etree import ElementTree as ET
 
 from services.publish.formatting import parse_dt
-from shared.text import strip_invalid_chars
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -19,14 +19,27 @@ DC_NS = "http://purl.org/dc/elements/1.1/"
 # namespace registry is touched (it is process-wide state).
 
 
+# Everything outside XML 1.0's Char production: C0 controls but tab, newline and CR, lone surrogates,
+# U+FFFE and U+FFFF. ElementTree escapes markup characters but writes these as they are, and one of them
+# anywhere (text or attribute) makes the whole document unparseable for every reader of the feed.
+_XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: str) -> str:
+    """The value without the code points XML 1.0 forbids."""
+    return _XML_ILLEGAL.sub("", value)
+
+
 def _xml(root: ET.Element) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    el = ET.SubElement(parent, tag, attrs)
+    # Every string reaches the document through here, attributes included: stored documents may predate
+    # ingest's filtering, and section names, authors and tags were never filtered for XML at all.
+    el = ET.SubElement(parent, tag, {name: xml_text(value) for name, value in attrs.items()})
     if text is not None:
-        el.text = strip_invalid_chars(text)  # older documents may predate ingest's filtering
+        el.text = xml_text(text)
     return el
 
 
