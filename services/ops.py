@@ -53,7 +53,7 @@ def queue_depths(*, broker_url: str, prefix: str) -> dict[str, int | None]:
     queues = Queues(prefix)
     depths: dict[str, int | None] = {}
     with Connection(broker_url, connect_timeout=3) as conn, conn.channel() as channel:
-        for name in (queues.index, queues.related, queues.dead_letter):
+        for name in queues.all():
             try:
                 depths[name] = channel.queue_declare(name, passive=True).message_count
             except Exception:

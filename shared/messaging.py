@@ -34,6 +34,14 @@ class Queues:
     def dead_letter_exchange(self) -> str:
         return f"{self.prefix}.dlx"
 
+    @property
+    def dead_notices(self) -> str:
+        return f"{self.prefix}.dead-notices"
+
+    def all(self) -> tuple[str, ...]:
+        """Every queue of this prefix (teardown, health)."""
+        return (self.index, self.related, self.dead_letter, self.dead_notices)
+
 
 def celery_config(*, broker_url: str, prefix: str, confirm_timeout: float = 5.0) -> dict[str, object]:
     """Celery settings both sides agree on: JSON only, persistent messages, publisher confirms."""
@@ -99,13 +107,30 @@ def dead_letter_queue(prefix: str) -> Queue:
     )
 
 
+# A notice that cannot be handled (Redis down) is retried this many times, then dropped: the letter itself
+# stays in the dead-letter queue for the operator; the notice only keeps the newsroom's status truthful.
+NOTICE_DELIVERY_LIMIT = 50
+
+
+def dead_notice_queue(prefix: str) -> Queue:
+    """A copy of every dead letter (same exchange and key), read by workers to mark those articles failed."""
+    q = Queues(prefix)
+    return Queue(
+        q.dead_notices,
+        Exchange(q.dead_letter_exchange, type="direct", durable=True),
+        routing_key=q.dead_letter,
+        durable=True,
+        queue_arguments={"x-queue-type": "quorum", "x-delivery-limit": NOTICE_DELIVERY_LIMIT},
+    )
+
+
 def declare_topology(connection: Connection, prefix: str) -> None:
     """Declare every exchange and queue (idempotent), so no message is ever routed to nowhere.
 
     A queue or exchange declared earlier with other arguments (the classic queues of Kabar 0.1) is
     replaced when it is empty; a non-empty one is left for the operator to drain, with a clear error.
     """
-    for queue in [*task_queues(prefix), dead_letter_queue(prefix)]:
+    for queue in [*task_queues(prefix), dead_letter_queue(prefix), dead_notice_queue(prefix)]:
         try:
             with connection.channel() as channel:
                 queue.bind(channel).declare()

@@ -86,7 +86,7 @@ def broker(settings: IndexSettings, prefix: str) -> Iterator[Connection]:
     yield conn
     queues = Queues(prefix)
     with conn.channel() as channel:
-        for name in (queues.index, queues.related, queues.dead_letter):
+        for name in queues.all():
             with contextlib.suppress(Exception):  # already gone
                 channel.queue_delete(name)
     conn.release()

@@ -109,8 +109,10 @@ def create_celery(settings: IndexSettings | None = None) -> KabarCelery:
     app.conf.update(conf)
 
     from services.index import tasks
+    from services.index.dead_notices import DeadLetterNotices
 
     tasks.register(app)
+    app.steps["consumer"].add(DeadLetterNotices)
     metrics.install(settings, settings.worker_metrics_port, addr=settings.worker_metrics_addr)
 
     @worker_process_init.connect(weak=False)

@@ -17,7 +17,7 @@ from services import ops
 from shared.es import IndexNames
 from shared.settings import KabarSettings
 from tests.conftest import wait_for_search
-from tests.stack import ROOT, Proc, wait_until
+from tests.stack import ROOT, Proc, operator_url, wait_until
 
 
 def kabar(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -35,7 +35,7 @@ def kabar(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 def test_health_and_readiness(ingest_url: str, publish_url: str) -> None:
     for url in (ingest_url, publish_url):
         assert httpx.get(f"{url}/healthz").json()["status"] == "ok"
-        ready = httpx.get(f"{url}/readyz")
+        ready = httpx.get(f"{operator_url(url)}/readyz")
         assert ready.status_code == 200, ready.text
         assert set(ready.json()["checks"].values()) == {"ok"}
 
@@ -45,7 +45,7 @@ def test_metrics_count_requests_by_route(ingest: httpx.Client, publish_url: str,
     text = ingest.get("/metrics").text
     assert 'kabar_http_request_duration_seconds_count{method="POST",route="/v1/articles",service="ingest"' in text
     httpx.get(f"{publish_url}/api/v1/search", params={"q": "rusia"})
-    text = httpx.get(f"{publish_url}/metrics").text
+    text = httpx.get(f"{operator_url(publish_url)}/metrics").text
     assert 'route="/api/v1/search",service="publish"' in text
 
 
@@ -139,7 +139,7 @@ def test_snapshot_and_restore(
 
 def test_queue_depths_lists_every_queue(prefix: str, worker: Proc) -> None:
     depths = ops.queue_depths(broker_url=KabarSettings().broker_url, prefix=prefix)
-    assert set(depths) == {f"{prefix}.index", f"{prefix}.related", f"{prefix}.dead"}
+    assert set(depths) == {f"{prefix}.index", f"{prefix}.related", f"{prefix}.dead", f"{prefix}.dead-notices"}
     assert all(isinstance(v, int) for v in depths.values())
 
 

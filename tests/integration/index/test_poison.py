@@ -121,7 +121,7 @@ def test_a_message_that_keeps_coming_back_is_dead_lettered_at_the_delivery_limit
         assert letter.reason == "delivery_limit" and unique in letter.body_preview
     finally:
         with broker.channel() as channel:
-            for name in (queues.index, queues.related, queues.dead_letter):
+            for name in queues.all():
                 channel.queue_delete(name)
 
 
