@@ -41,6 +41,7 @@ def test_searches_keep_answering_during_reindex(
     errors: list[str] = []
     counts: list[int] = []
     written: list[str] = []
+    write_errors: list[str] = []
 
     def search_loop() -> None:
         client = create_client(settings)
@@ -57,7 +58,13 @@ def test_searches_keep_answering_during_reindex(
         i = 0
         while not stop.is_set():
             event = make_event(f"rx-live-{i}", title=f"Berita baru {i}", paragraphs=[f"{words}. Baru {i}."])
-            indexer.apply_events(es=client, store=store, names=rx_names, events=[event])
+            try:
+                result = indexer.apply_events(es=client, store=store, names=rx_names, events=[event])
+            except Exception as exc:  # a failing writer must fail the test, not end its thread quietly
+                write_errors.append(repr(exc))
+                break
+            if result.upserted != [event.uid]:
+                write_errors.append(f"{event.uid}: {result}")
             written.append(event.uid)
             i += 1
             time.sleep(0.02)
@@ -74,6 +81,9 @@ def test_searches_keep_answering_during_reindex(
         t.join(10)
 
     assert not errors, errors[:3]
+    assert not write_errors, write_errors[:3]
+    assert not any(t.is_alive() for t in threads)
+    assert len(written) >= 3, "the writer must have written during the copy, or the test proves nothing"
     assert len(counts) > 20 and min(counts) >= 1500
     assert result.old_index == old and result.deleted_old
     assert write_index(es=es, names=rx_names) == result.new_index != old
