@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -51,12 +50,19 @@ def test_removed_article_leaves_search_and_every_list(
     assert doc and doc["revision"] == 2
     if op == Operation.DELETE:
         assert "title" not in doc and "body_text" not in doc
-    # …and the refills that follow never bring it back.
-    time.sleep(2)
-    wait_until(
-        lambda: all(
-            victim.uid not in (related_uids(es, names, o.uid) or []) and related_uids(es, names, o.uid) is not None
-            for o in others
-        ),
-        timeout=10,
-    )
+    # …and the refills that follow (scheduled by the cut) never bring it back: wait for those very
+    # refills, recognisable by a computation time after the cut.
+    cut_at = datetime.now(UTC)
+
+    def refilled() -> bool:
+        lists = [_stored(es, names, o.uid) for o in others]
+        return all(src and datetime.fromisoformat(str(src["computed_at"])) > cut_at for src in lists)
+
+    wait_until(refilled, timeout=20, what="both lists recomputed after the cut")
+    for other in others:
+        assert victim.uid not in (related_uids(es, names, other.uid) or [])
+
+
+def _stored(es: Elasticsearch, names: IndexNames, uid: str) -> dict[str, object] | None:
+    resp = es.options(ignore_status=404).get(index=names.related, id=uid)
+    return resp["_source"] if resp.get("found") else None
