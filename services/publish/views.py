@@ -3,27 +3,36 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import urlencode
 
 from services.publish.formatting import long_datetime, short_date
-from shared.text import html_paragraphs, strip_tags
+from shared.text import sanitize_html, strip_tags
 
 INLINE_AFTER_PARAGRAPH = 2
+
+# Elements that stay inside a paragraph-like run of text; any other element at the top level of the body
+# is a block of its own. Void elements have no end tag to wait for.
+_INLINE = {"a", "abbr", "b", "br", "cite", "code", "em", "i", "img", "q", "s", "span", "strong", "sub", "sup", "u"}
+_VOID = {"br", "hr", "img", "wbr"}
+# A start or end tag as the sanitiser serialises it: quoted attribute values may hold ">" (and "<"),
+# text never holds a raw "<". The alternatives start with different characters, so the scan is linear.
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*+)(?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*+>")
 
 
 def article_context(
     article: dict[str, Any], related: list[dict[str, Any]], *, locale: str, base_url: str, site_name: str
 ) -> dict[str, Any]:
     """Paragraphs, the inline "Baca juga" link (editors' pick first), the end list and page metadata."""
-    paragraphs = html_paragraphs(article.get("body_html") or "")
+    paragraphs = body_blocks(article.get("body_html") or "")
     inline = related[0] if related else None
     canonical = base_url + article["path"]
     description = article.get("dek") or _first_text(paragraphs)
     image = _first_image(article)
     return {
         "article": article,
-        "paragraphs": [_close(p) for p in paragraphs],
+        "paragraphs": paragraphs,
         "inline_related": inline,
         "inline_after": min(INLINE_AFTER_PARAGRAPH, max(len(paragraphs) - 1, 1)),
         "related": related[1:] if inline else related,
@@ -91,8 +100,41 @@ def _first_image(article: dict[str, Any]) -> dict[str, Any] | None:
     return images[0] if images else None
 
 
-def _close(chunk: str) -> str:
-    """html_paragraphs splits at end tags; put a paragraph's end tag back for well-formed output."""
-    if chunk.startswith("<p") and not chunk.endswith("</p>"):
-        return chunk + "</p>"
-    return chunk
+def body_blocks(body_html: str) -> list[str]:
+    """The body's top-level blocks (and runs of loose text), each balanced HTML.
+
+    The article template puts the inline "Baca juga" link between two of them, so a block must never be
+    cut inside an element (splitting at end tags, as html_paragraphs does for plain text, drops a
+    text-less "</blockquote>" and leaves the quote open to the end of the page). The body is sanitised
+    again first: stored bodies were sanitised at ingest, but one written before that, or by any other
+    path, must not be able to leave an element open on the page either.
+    """
+    markup = sanitize_html(body_html)
+    blocks: list[str] = []
+    start = depth = 0
+    in_block = False
+
+    def cut(end: int) -> None:
+        chunk = markup[start:end].strip()
+        if chunk:
+            blocks.append(chunk)
+
+    for tag in _TAG.finditer(markup):
+        closing, name = bool(tag.group(1)), tag.group(2).lower()
+        if depth == 0 and (name not in _INLINE or name == "br"):
+            cut(tag.start())
+            if name in _VOID or closing:  # a top-level <hr> is a block of its own; a <br> is a boundary
+                if name != "br" and not closing:
+                    blocks.append(tag.group(0))
+                start = tag.end()
+                continue
+            start, depth, in_block = tag.start(), 1, True
+            continue
+        if name in _VOID:
+            continue
+        depth = max(0, depth - 1) if closing else depth + 1
+        if depth == 0 and in_block:
+            cut(tag.end())
+            start, in_block = tag.end(), False
+    cut(len(markup))
+    return blocks
