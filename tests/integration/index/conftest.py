@@ -11,6 +11,7 @@ import pytest
 from celery import Celery
 from elasticsearch import Elasticsearch
 
+from services.publish.search import SearchParams, build_request
 from shared.es import IndexNames
 from shared.events import ArticleEvent, Operation
 from shared.messaging import TASK_INDEX_EVENTS, Queues, celery_config
@@ -85,12 +86,7 @@ def related_uids(es: Elasticsearch, names: IndexNames, uid: str) -> list[str] | 
 
 
 def searchable_uids(es: Elasticsearch, names: IndexNames, text: str) -> list[str]:
-    """What a reader's search returns: published articles only, stemmed matching."""
+    """What a reader's search returns: publish's own request (published articles only, stemmed matching)."""
     es.indices.refresh(index=names.articles)
-    query = {
-        "bool": {
-            "must": [{"multi_match": {"query": text, "fields": ["title^2", "dek", "body_text"]}}],
-            "filter": [{"term": {"status": "published"}}],
-        }
-    }
-    return [h["_id"] for h in es.search(index=names.articles, query=query, size=50)["hits"]["hits"]]
+    body = build_request(SearchParams(q=text, size=50))
+    return [h["_id"] for h in es.search(index=names.articles, body=body)["hits"]["hits"]]
