@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 from elasticsearch import Elasticsearch
 
+from services.index.config import IndexSettings
 from shared.es import IndexNames
 from tests.conftest import wait_for_search
 from tests.stack import Proc
@@ -29,6 +30,8 @@ def test_seed_article_is_published_and_found_by_another_inflection(
     assert "Senin, 27 Desember 2021" in page.text
     assert "mempertimbangkannya" in page.text
     # The editors' inline line is not rendered as body text, and the page boilerplate is gone.
+    inline = next(p for p in seed_article["body_paragraphs"] if p.lower().startswith("baca juga"))
+    assert "Baca juga" not in page.text and inline.split(":", 1)[1].strip() not in _body(page.text)
     assert "Tinggalkan Balasan" not in page.text
 
     state = ingest.get(f"/v1/articles/{seed_article['external_id']}").json()
@@ -40,7 +43,17 @@ def test_articles_analyzer_stems_indonesian(es: Elasticsearch, names: IndexNames
     assert [t["token"] for t in tokens["tokens"]] == ["timbang", "tegang"]
 
 
-def test_cluster_health_and_product_header() -> None:
-    resp = httpx.get("http://127.0.0.1:9200/_cluster/health")
+def _body(html: str) -> str:
+    """The article body of a page (the related list beside it may rightly name the linked story)."""
+    start = html.find("<article")
+    return html[start : html.find("</article>", start)] if start >= 0 else html
+
+
+def test_cluster_health_and_product_header(settings: IndexSettings) -> None:
+    """The Elasticsearch the tests were pointed at (KABAR_ES_URL), not an assumed local one."""
+    auth = None
+    if settings.es_username and settings.es_password:
+        auth = (settings.es_username, settings.es_password.get_secret_value())
+    resp = httpx.get(f"{settings.es_url.rstrip('/')}/_cluster/health", auth=auth)
     assert resp.json()["status"] in {"green", "yellow"}
     assert resp.headers["x-elastic-product"] == "Elasticsearch"
