@@ -3,6 +3,10 @@
 #   Elasticsearch (Elastic's integ-test distribution from Maven Central), RabbitMQ and Redis (Debian).
 # Usage: scripts/services.sh install|up|down|status
 # Every command is idempotent. `down` stops only what `up` started, through pid files and node names.
+# Least privilege: every daemon listens on loopback only (epmd and Erlang distribution included) and runs as
+# its own unprivileged user (kabar-es, kabar-redis, kabar-rabbit). Those users can write their pid files, so
+# no pid is signalled before it is checked against the process (owner and command line), and signals are
+# sent as that user, never as root.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,9 +16,11 @@ ES_VERSION="${KABAR_ES_VERSION:-9.5.4}"
 ES_PORT="${KABAR_ES_PORT:-9200}"
 ES_HEAP="${KABAR_ES_HEAP:-1g}"
 ES_USER="kabar-es"
-# Elasticsearch runs as an unprivileged user, who must be able to reach its folders. Under .local when
+REDIS_USER="kabar-redis"
+RABBIT_USER="kabar-rabbit"
+# The daemons run as unprivileged users, who must be able to reach their folders. Under .local when
 # every parent folder of the checkout is traversable by others; otherwise (a checkout under /root, say)
-# under /var/lib/kabar-es/<checkout hash>, still owned by that user and still per checkout.
+# under /var/lib/kabar-es/<checkout hash>, each folder owned by its daemon's user and still per checkout.
 es_base() {
   local dir="$ROOT"
   while [ "$dir" != "/" ]; do
@@ -28,14 +34,23 @@ ES_HOME="$ES_BASE/elasticsearch-$ES_VERSION"
 ES_DATA="$ES_BASE/es-data"
 ES_LOGS="$ES_BASE/es-logs"
 ES_SNAPSHOTS="$ES_BASE/es-snapshots"
-ES_PID="$LOCAL/run/elasticsearch.pid"
+# Pid files live in a folder only root writes; each file belongs to its daemon's user (who writes it).
+RUN_DIR="$ES_BASE/run"
+ES_PID="$RUN_DIR/elasticsearch.pid"
 RABBIT_PORT="${KABAR_RABBIT_PORT:-5672}"
 RABBIT_DIST_PORT="${KABAR_RABBIT_DIST_PORT:-25672}"
 RABBIT_NODE="${KABAR_RABBIT_NODE:-kabar@localhost}"
-# A private epmd port, so stopping it never touches another Erlang node's epmd.
+RABBIT_DIR="$ES_BASE/rabbitmq"
+# RabbitMQ's config lives where only root writes (its data folder belongs to its user).
+RABBIT_CONF_DIR="$ES_BASE/rabbitmq-conf"
+RABBIT_PID="$RUN_DIR/rabbitmq.pid"
+# A private epmd port, so stopping it never touches another Erlang node's epmd; loopback only (epmd adds
+# ::1 itself where IPv6 is on). Exported: whoever starts epmd first (the node or a CLI call) passes both.
 export ERL_EPMD_PORT="${KABAR_EPMD_PORT:-4370}"
+export ERL_EPMD_ADDRESS=127.0.0.1
 REDIS_PORT="${KABAR_REDIS_PORT:-6379}"
-REDIS_PID="$LOCAL/run/redis.pid"
+REDIS_DIR="$ES_BASE/redis"
+REDIS_PID="$RUN_DIR/redis.pid"
 
 log() { printf '[services] %s\n' "$*" >&2; }
 
@@ -65,12 +80,25 @@ install_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     # Debian's postinst starts system-wide daemons; Kabar runs its own under .local instead.
     pkill -u rabbitmq -f beam.smp 2>/dev/null || true
-    [ -f /var/run/redis/redis-server.pid ] && kill "$(cat /var/run/redis/redis-server.pid)" 2>/dev/null || true
+    if [ -f /var/run/redis/redis-server.pid ]; then kill "$(cat /var/run/redis/redis-server.pid)" 2>/dev/null || true; fi
   fi
 }
 
+# Creates an unprivileged system user (and its group) for one daemon.
+ensure_user() {
+  id "$1" >/dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir /nonexistent \
+    --shell /usr/sbin/nologin "$1"
+}
+
+# Runs a command as an unprivileged user, keeping the caller's environment (setpriv, unlike su, does not
+# reset it) and dropping every capability.
+as_user() {
+  local user=$1; shift
+  setpriv --reuid="$user" --regid="$user" --init-groups --inh-caps=-all -- "$@"
+}
+
 install_elasticsearch() {
-  id "$ES_USER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$ES_USER"
+  ensure_user "$ES_USER"
   if [ ! -x "$ES_HOME/bin/elasticsearch" ]; then
     log "fetching elasticsearch $ES_VERSION from Maven Central"
     mkdir -p "$LOCAL/dist"
@@ -81,8 +109,9 @@ install_elasticsearch() {
     unzip -q "$LOCAL/dist/elasticsearch-$ES_VERSION.zip" -d "$ES_HOME.tmp"
     mv "$ES_HOME.tmp/elasticsearch-$ES_VERSION" "$ES_HOME" && rm -rf "$ES_HOME.tmp"
   fi
-  mkdir -p "$ES_HOME/config/hunspell/id_ID" "$ES_DATA" "$ES_LOGS" "$LOCAL/run" "$ES_SNAPSHOTS"
+  mkdir -p "$ES_HOME/config/hunspell/id_ID" "$ES_DATA" "$ES_LOGS" "$RUN_DIR" "$ES_SNAPSHOTS"
   cp /usr/share/hunspell/id_ID.aff /usr/share/hunspell/id_ID.dic "$ES_HOME/config/hunspell/id_ID/"
+  # destructive_requires_name: deleting indices needs their names (no wildcards, no _all).
   cat >"$ES_HOME/config/elasticsearch.yml" <<YML
 cluster.name: kabar-local
 node.name: kabar-1
@@ -95,27 +124,89 @@ path.repo: ["$ES_SNAPSHOTS"]
 xpack.security.enabled: false
 xpack.ml.enabled: false
 cluster.routing.allocation.disk.threshold_enabled: false
-action.destructive_requires_name: false
+action.destructive_requires_name: true
 YML
   mkdir -p "$ES_HOME/config/jvm.options.d"
   printf -- '-Xms%s\n-Xmx%s\n' "$ES_HEAP" "$ES_HEAP" >"$ES_HOME/config/jvm.options.d/kabar-heap.options"
   # Elasticsearch refuses to run as root, so its folders belong to its own unprivileged user.
-  chown -R "$ES_USER" "$ES_HOME" "$ES_DATA" "$ES_LOGS" "$ES_SNAPSHOTS"
-  chmod 755 "$LOCAL" "$LOCAL/run"
+  chown -R "$ES_USER:" "$ES_HOME" "$ES_DATA" "$ES_LOGS" "$ES_SNAPSHOTS"
+  chown root: "$RUN_DIR"
+  chmod 755 "$LOCAL" "$RUN_DIR"
+  [ "$ES_BASE" = "$LOCAL" ] || chmod 755 "$ES_BASE"
   chmod o+rx "$ROOT" 2>/dev/null || true
 }
 
+install_users() {
+  ensure_user "$REDIS_USER"
+  ensure_user "$RABBIT_USER"
+}
+
+# A pid file its daemon's user may have written: an empty, fresh one owned by that user, in RUN_DIR.
+fresh_pidfile() {
+  local file=$1 user=$2
+  rm -f "$file"
+  install -m 644 -o "$user" -g "$user" /dev/null "$file"
+}
+
+# True when process $1 runs as user $2, is named $3 (/proc/<pid>/comm) and has $4 among its command-line
+# words: the only processes `down` will signal. A pid file can name anything; the process cannot lie
+# about its owner, and another user's process never matches.
+pid_is() {
+  local pid=$1 user=$2 comm=$3 marker=$4 uid words
+  [[ "$pid" =~ ^[1-9][0-9]{0,9}$ ]] && [ -r "/proc/$pid/status" ] || return 1
+  uid=$(id -u "$user" 2>/dev/null) || return 1
+  # Real and effective uid, both the daemon user's.
+  [ "$(awk '/^Uid:/ {print $2 " " $3}' "/proc/$pid/status" 2>/dev/null)" = "$uid $uid" ] || return 1
+  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ] || return 1
+  words=" $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) "
+  [[ "$words" == *" $marker "* ]]
+}
+
+# The daemon's pid: the one in its pid file when that process checks out, else the process found by
+# owner, name and command line (a stale or forged pid file is refused and reported, never signalled).
+daemon_pid() {
+  local file=$1 user=$2 comm=$3 marker=$4 pid="" p
+  if [ -f "$file" ] && [ ! -L "$file" ]; then
+    pid=$(head -c 32 "$file" | tr -dc '0-9')
+    if [ -n "$pid" ] && ! pid_is "$pid" "$user" "$comm" "$marker"; then
+      log "refusing pid file $file: pid $pid is not $comm of $user with '$marker'"
+      pid=""
+    fi
+  fi
+  if [ -z "$pid" ]; then
+    for p in $(pgrep -u "$user" -x "$comm" 2>/dev/null || true); do
+      if pid_is "$p" "$user" "$comm" "$marker"; then pid=$p; break; fi
+    done
+  fi
+  echo "$pid"
+}
+
+# Stops a daemon with signals sent as its own user (so even a pid reused in between can only be one of
+# that user's processes): TERM, up to 30 s, then KILL.
+stop_daemon() {
+  local name=$1 file=$2 user=$3 comm=$4 marker=$5 pid
+  pid=$(daemon_pid "$file" "$user" "$comm" "$marker")
+  if [ -n "$pid" ]; then
+    log "stopping $name (pid $pid)"
+    as_user "$user" kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do pid_is "$pid" "$user" "$comm" "$marker" || break; sleep 0.5; done
+    if pid_is "$pid" "$user" "$comm" "$marker"; then as_user "$user" kill -9 "$pid" 2>/dev/null || true; fi
+  fi
+  rm -f "$file"
+}
+
 es_health() { curl -sf "http://127.0.0.1:$ES_PORT/_cluster/health" 2>/dev/null; }
+ES_MARKER="-Des.path.home=$ES_HOME"
+stop_es() { stop_daemon elasticsearch "$ES_PID" "$ES_USER" java "$ES_MARKER"; }
 
 up_elasticsearch() {
   if es_health >/dev/null; then log "elasticsearch already up on 127.0.0.1:$ES_PORT"; return; fi
   local jh; jh=$(java_home)
-  touch "$ES_PID" && chown "$ES_USER" "$ES_PID"
+  fresh_pidfile "$ES_PID" "$ES_USER"
   log "starting elasticsearch $ES_VERSION (java: $jh)"
-  su -s /bin/bash "$ES_USER" -c "ES_JAVA_HOME='$jh' '$ES_HOME/bin/elasticsearch' -d -p '$ES_PID'" \
-    >"$LOCAL/run/es-start.log" 2>&1 || { cat "$LOCAL/run/es-start.log" >&2; return 1; }
-  local i
-  for i in $(seq 1 120); do
+  (cd "$ES_HOME" && ES_JAVA_HOME="$jh" HOME="$ES_HOME" as_user "$ES_USER" "$ES_HOME/bin/elasticsearch" -d -p "$ES_PID") \
+    >"$RUN_DIR/es-start.log" 2>&1 || { cat "$RUN_DIR/es-start.log" >&2; return 1; }
+  for _ in $(seq 1 120); do
     if es_health | grep -qE '"status":"(green|yellow)"'; then log "elasticsearch healthy on http://127.0.0.1:$ES_PORT"; return; fi
     sleep 1
   done
@@ -124,61 +215,90 @@ up_elasticsearch() {
 }
 
 rabbit_env() {
-  export RABBITMQ_MNESIA_BASE="$LOCAL/rabbitmq/mnesia" RABBITMQ_LOG_BASE="$LOCAL/rabbitmq/log"
+  export RABBITMQ_MNESIA_BASE="$RABBIT_DIR/mnesia" RABBITMQ_LOG_BASE="$RABBIT_DIR/log"
   export RABBITMQ_NODENAME="$RABBIT_NODE" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$RABBIT_PORT"
-  export RABBITMQ_DIST_PORT="$RABBIT_DIST_PORT" RABBITMQ_PID_FILE="$LOCAL/run/rabbitmq.pid"
-  export RABBITMQ_CONFIG_FILE="$LOCAL/rabbitmq/rabbitmq" RABBITMQ_ENABLED_PLUGINS_FILE="$LOCAL/rabbitmq/enabled_plugins"
-  export RABBITMQ_ENABLED_PLUGINS="" HOME="$LOCAL/rabbitmq"
+  export RABBITMQ_DIST_PORT="$RABBIT_DIST_PORT" RABBITMQ_PID_FILE="$RABBIT_PID"
+  export RABBITMQ_CONFIG_FILE="$RABBIT_CONF_DIR/rabbitmq" RABBITMQ_ENABLED_PLUGINS_FILE="$RABBIT_DIR/enabled_plugins"
+  export RABBITMQ_ENABLED_PLUGINS=""
+  # Erlang distribution on loopback, for the node and for every CLI call (which is a short-lived node too).
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+  export RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+  # The Erlang cookie is $HOME/.erlang.cookie: the node's user creates it (mode 400) and every CLI call
+  # runs as that same user, so nobody else needs to read it.
+  export HOME="$RABBIT_DIR"
 }
 
-rabbitctl() { (rabbit_env; /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBIT_NODE" "$@"); }
+# Who runs the Erlang processes: the daemon user, or root for a node an older services.sh started as root
+# (its folder still belongs to root) so that `down` can stop it once.
+rabbit_runner() {
+  if [ -d "$RABBIT_DIR" ] && [ "$(stat -c %U "$RABBIT_DIR")" = root ]; then echo root; else echo "$RABBIT_USER"; fi
+}
+
+rabbitctl() {
+  local user; user=$(rabbit_runner)
+  if [ "$user" = root ]; then
+    (rabbit_env; cd /; /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBIT_NODE" "$@")
+  else
+    (rabbit_env; cd /; as_user "$user" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBIT_NODE" "$@")
+  fi
+}
 
 up_rabbitmq() {
-  mkdir -p "$LOCAL/rabbitmq/mnesia" "$LOCAL/rabbitmq/log" "$LOCAL/run"
+  mkdir -p "$RUN_DIR"
   if rabbitctl status >/dev/null 2>&1; then log "rabbitmq already up on 127.0.0.1:$RABBIT_PORT"; return; fi
+  # Config where only root writes; data (and the Erlang cookie) owned by the daemon user.
+  mkdir -p "$RABBIT_CONF_DIR" "$RABBIT_DIR/mnesia" "$RABBIT_DIR/log"
+  chown root: "$RABBIT_CONF_DIR" && chmod 755 "$RABBIT_CONF_DIR"
   # Loopback only; the guest user may connect from localhost. A generous disk limit keeps small CI disks working.
   printf 'loopback_users.guest = true\nlisteners.tcp.default = 127.0.0.1:%s\ndisk_free_limit.absolute = 200MB\n' \
-    "$RABBIT_PORT" >"$LOCAL/rabbitmq/rabbitmq.conf"
-  echo '[].' >"$LOCAL/rabbitmq/enabled_plugins"
+    "$RABBIT_PORT" >"$RABBIT_CONF_DIR/rabbitmq.conf"
+  chmod 644 "$RABBIT_CONF_DIR/rabbitmq.conf"
+  chown -R "$RABBIT_USER:" "$RABBIT_DIR" && chmod 750 "$RABBIT_DIR"
+  # RabbitMQ rewrites its plugins file at boot, so it lives with the data, written as the daemon user.
+  echo '[].' | as_user "$RABBIT_USER" tee "$RABBIT_DIR/enabled_plugins" >/dev/null
+  fresh_pidfile "$RABBIT_PID" "$RABBIT_USER"
   log "starting rabbitmq"
-  (rabbit_env; /usr/lib/rabbitmq/bin/rabbitmq-server -detached) >"$LOCAL/run/rabbit-start.log" 2>&1
+  (rabbit_env; cd "$RABBIT_DIR"; as_user "$RABBIT_USER" /usr/lib/rabbitmq/bin/rabbitmq-server -detached) \
+    >"$RUN_DIR/rabbit-start.log" 2>&1
   sleep 2
-  rabbitctl wait --timeout 60 "$LOCAL/run/rabbitmq.pid" >/dev/null
+  rabbitctl wait --timeout 60 "$RABBIT_PID" >/dev/null
   log "rabbitmq healthy on amqp://127.0.0.1:$RABBIT_PORT"
 }
 
+stop_rabbitmq() {
+  if rabbitctl status >/dev/null 2>&1; then log "stopping rabbitmq"; rabbitctl stop >/dev/null 2>&1 || true; fi
+  rm -f "$RABBIT_PID"
+}
+
+REDIS_MARKER="127.0.0.1:$REDIS_PORT"
+redis_ping() { redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
+
 up_redis() {
-  mkdir -p "$LOCAL/redis" "$LOCAL/run"
-  if redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then log "redis already up on 127.0.0.1:$REDIS_PORT"; return; fi
+  mkdir -p "$REDIS_DIR" "$RUN_DIR"
+  if redis_ping; then log "redis already up on 127.0.0.1:$REDIS_PORT"; return; fi
+  chown -R "$REDIS_USER:" "$REDIS_DIR" && chmod 750 "$REDIS_DIR"
+  fresh_pidfile "$REDIS_PID" "$REDIS_USER"
   # appendonly: ingest state (versions, keys, idempotency) must survive a restart.
-  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --pidfile "$REDIS_PID" \
-    --dir "$LOCAL/redis" --appendonly yes --appendfsync everysec --logfile "$LOCAL/redis/redis.log" >/dev/null
-  local i
-  for i in $(seq 1 50); do
-    redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && { log "redis healthy on redis://127.0.0.1:$REDIS_PORT"; return; }
+  (cd "$REDIS_DIR" && as_user "$REDIS_USER" redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes \
+    --pidfile "$REDIS_PID" --dir "$REDIS_DIR" --appendonly yes --appendfsync everysec \
+    --logfile "$REDIS_DIR/redis.log") >/dev/null
+  for _ in $(seq 1 50); do
+    redis_ping && { log "redis healthy on redis://127.0.0.1:$REDIS_PORT"; return; }
     sleep 0.2
   done
   log "redis did not start"; return 1
 }
 
-stop_pidfile() {
-  local name=$1 file=$2 pid i
-  [ -s "$file" ] || return 0
-  pid=$(cat "$file")
-  if kill -0 "$pid" 2>/dev/null; then
-    log "stopping $name (pid $pid)"
-    kill "$pid"
-    for i in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
-  fi
-  rm -f "$file"
+stop_redis() {
+  stop_daemon redis "$REDIS_PID" "$REDIS_USER" redis-server "$REDIS_MARKER"
+  # A redis an older services.sh started as root has no trustworthy pid file: ask it to shut down.
+  if redis_ping; then log "stopping redis on 127.0.0.1:$REDIS_PORT (shutdown command)"; redis-cli -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true; fi
 }
 
 cmd_down() {
-  stop_pidfile elasticsearch "$ES_PID"
-  stop_pidfile redis "$REDIS_PID"
-  if rabbitctl status >/dev/null 2>&1; then log "stopping rabbitmq"; rabbitctl stop >/dev/null 2>&1 || true; fi
-  rm -f "$LOCAL/run/rabbitmq.pid"
+  stop_es
+  stop_redis
+  stop_rabbitmq
   epmd -port "$ERL_EPMD_PORT" -kill >/dev/null 2>&1 || true
 }
 
@@ -189,16 +309,16 @@ cmd_status() {
 }
 
 case "${1:-up}" in
-  install) install_packages; install_elasticsearch ;;
+  install) install_packages; install_elasticsearch; install_users ;;
   up)
-    install_packages; install_elasticsearch
+    install_packages; install_elasticsearch; install_users
     up_redis; up_rabbitmq; up_elasticsearch
     echo "elasticsearch http://127.0.0.1:$ES_PORT  rabbitmq amqp://guest:guest@127.0.0.1:$RABBIT_PORT//  redis redis://127.0.0.1:$REDIS_PORT/0"
     ;;
   down) cmd_down ;;
   status) cmd_status ;;
-  restart-es) stop_pidfile elasticsearch "$ES_PID"; up_elasticsearch ;;
-  stop-es) stop_pidfile elasticsearch "$ES_PID" ;;
+  restart-es) stop_es; up_elasticsearch ;;
+  stop-es) stop_es ;;
   start-es) up_elasticsearch ;;
   stop-rabbitmq) rabbitctl stop >/dev/null 2>&1 || true ;;
   start-rabbitmq) up_rabbitmq ;;

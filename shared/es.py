@@ -261,8 +261,18 @@ def ensure_indices(es: Elasticsearch, names: IndexNames) -> None:
     es.cluster.health(index=names.articles, wait_for_status="yellow", timeout="30s")
 
 
+def delete_matching_indices(es: Elasticsearch, pattern: str) -> list[str]:
+    """Delete every index a wildcard pattern matches, by name: the cluster refuses wildcard deletes
+    (action.destructive_requires_name), so the names are resolved first. Returns the deleted names."""
+    resolved = es.indices.resolve_index(name=pattern, expand_wildcards="all")
+    names = sorted(index["name"] for index in resolved["indices"])
+    for start in range(0, len(names), 50):  # short URLs, whatever the count
+        es.options(ignore_status=404).indices.delete(index=",".join(names[start : start + 50]), ignore_unavailable=True)
+    return names
+
+
 def drop_indices(es: Elasticsearch, names: IndexNames) -> None:
     """Remove everything under a prefix (tests and demo resets)."""
-    es.options(ignore_status=404).indices.delete(index=f"{names.prefix}-*", expand_wildcards="all")
+    delete_matching_indices(es, f"{names.prefix}-*")
     with contextlib.suppress(NotFoundError):
         es.indices.delete_index_template(name=names.articles_template)

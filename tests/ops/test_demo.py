@@ -9,6 +9,7 @@ import sys
 import httpx
 from elasticsearch import Elasticsearch
 
+from shared.es import delete_matching_indices
 from tests.stack import ROOT, free_port
 
 
@@ -63,7 +64,7 @@ def test_demo_serves_a_searchable_archive_and_down_stops_it(stack_env: dict[str,
             timeout=120,
             check=False,
         )
-        es.options(ignore_status=404).indices.delete(index=f"{env['KABAR_PREFIX']}-*", expand_wildcards="all")
+        delete_matching_indices(es, f"{env['KABAR_PREFIX']}-*")
     assert down.returncode == 0
     assert not any(_alive(pid) for pid in started)
     assert not _demo_pids()

@@ -14,7 +14,7 @@ from elasticsearch import Elasticsearch
 from redis import Redis
 
 from services import ops
-from shared.es import IndexNames
+from shared.es import IndexNames, delete_matching_indices
 from shared.settings import KabarSettings
 from tests.conftest import wait_for_search
 from tests.stack import ROOT, Proc, operator_url, wait_until
@@ -116,7 +116,7 @@ def test_snapshot_and_restore(
     )
     try:
         # Disaster: the articles index is gone, and so is every key of the prefix in Redis (API keys too).
-        es.indices.delete(index=f"{prefix}-articles-*")
+        assert delete_matching_indices(es, f"{prefix}-articles-*")
         assert not es.indices.exists_alias(name=names.articles)
         redis.delete(*redis.scan_iter(match=f"{prefix}:*", count=1000))
         assert ingest.get("/v1/articles/snapshot-probe").status_code == 401
