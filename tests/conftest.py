@@ -94,9 +94,13 @@ def broker(settings: IndexSettings, prefix: str) -> Iterator[Connection]:
 
 @pytest.fixture(scope="session")
 def worker(es: Elasticsearch, broker: Connection, stack_env: dict[str, str], prefix: str) -> Iterator[Proc]:
-    proc = start_worker(stack_env, prefix=prefix)
-    yield proc
-    proc.stop()
+    """Index and related work in separate workers, as deployed (compose, demo); yields the index worker."""
+    index = start_worker(stack_env, prefix=prefix, queues=("index",))
+    related_env = {**stack_env, "KABAR_WORKER_METRICS_PORT": str(free_port())}
+    related = start_worker(related_env, prefix=prefix, queues=("related",), name="worker-related", concurrency=1)
+    yield index
+    related.stop()
+    index.stop()
 
 
 @pytest.fixture(scope="session")
