@@ -177,6 +177,18 @@ def put_article(
     )
 
 
+def _loads(text: str, where: str) -> Any:
+    """JSON from the client: malformed or too deeply nested documents are a 400, never a 500."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        at = f" (line {exc.lineno})" if exc.lineno > 1 or "\n" in text else ""
+        raise KabarError(f"{where} is not valid JSON: {exc.msg}{at}.") from exc
+    except RecursionError as exc:
+        # The decoder recurses once per nesting level; no article is nested anywhere near this deep.
+        raise KabarError(f"{where} is nested too deeply.") from exc
+
+
 def parse_bulk(*, body: bytes, content_type: str, max_items: int) -> list[Any]:
     """The items of a bulk body: NDJSON (one article a line) or a JSON array."""
     try:
@@ -185,19 +197,13 @@ def parse_bulk(*, body: bytes, content_type: str, max_items: int) -> list[Any]:
         raise KabarError("The request body is not valid UTF-8.") from exc
     ndjson = content_type.split(";")[0].strip().lower() in {"application/x-ndjson", "application/jsonl"}
     if not ndjson:
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise KabarError(f"The request body is not valid JSON: {exc.msg} (line {exc.lineno}).") from exc
+        items = _loads(text, "The request body")
     else:
-        items = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                items.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise KabarError(f"Line {number} of the NDJSON body is not valid JSON: {exc.msg}.") from exc
+        items = [
+            _loads(line, f"Line {number} of the NDJSON body")
+            for number, line in enumerate(text.splitlines(), start=1)
+            if line.strip()
+        ]
     if not isinstance(items, list):
         raise Unprocessable(
             "A bulk body is a JSON array of articles (or NDJSON).",
