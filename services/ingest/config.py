@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from shared.settings import KabarSettings
 
 
@@ -13,5 +15,8 @@ class IngestSettings(KabarSettings):
     max_bulk_items: int = 500
     confirm_timeout_seconds: float = 5.0
     retry_after_seconds: int = 5
-    rate_limit_per_minute: int = 6000
+    rate_limit_per_minute: int = Field(default=6000, ge=1)
+    # Requests without a valid key, per client address: enough for a newsroom fixing its configuration,
+    # too few to guess keys or to make ingest do work for nobody.
+    unauthenticated_rate_limit_per_minute: int = Field(default=120, ge=1)
     idempotency_ttl_seconds: int = 86_400

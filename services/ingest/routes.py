@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from services.ingest import service
-from services.ingest.deps import NewsroomDep, SettingsDep, StoreDep, Write, WriteDep
+from services.ingest.deps import AuthenticatedRoute, NewsroomDep, SettingsDep, StoreDep, Write, WriteDep
 from services.ingest.idempotency import Outcome, run_idempotent
 from services.ingest.ninjs import NinjsIn
 from services.ingest.schemas import (
@@ -26,7 +26,7 @@ from shared.events import Operation
 from shared.models import ArticleIn
 from shared.observability import INGEST_RESULTS
 
-router = APIRouter(prefix="/v1", tags=["articles"])
+router = APIRouter(prefix="/v1", tags=["articles"], route_class=AuthenticatedRoute)
 
 _PROBLEM_SCHEMA = {
     "type": "object",
