@@ -16,7 +16,13 @@ class IngestSettings(KabarSettings):
     confirm_timeout_seconds: float = 5.0
     retry_after_seconds: int = 5
     rate_limit_per_minute: int = Field(default=6000, ge=1)
+    # Articles per newsroom and minute, bulk items included; unset, the same number as the request limit.
+    rate_limit_articles_per_minute: int | None = Field(default=None, ge=1)
     # Requests without a valid key, per client address: enough for a newsroom fixing its configuration,
     # too few to guess keys or to make ingest do work for nobody.
     unauthenticated_rate_limit_per_minute: int = Field(default=120, ge=1)
     idempotency_ttl_seconds: int = 86_400
+
+    @property
+    def article_limit_per_minute(self) -> int:
+        return self.rate_limit_articles_per_minute or self.rate_limit_per_minute

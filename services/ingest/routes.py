@@ -13,6 +13,7 @@ from services.ingest import service
 from services.ingest.deps import AuthenticatedRoute, NewsroomDep, SettingsDep, StoreDep, Write, WriteDep
 from services.ingest.idempotency import Outcome, run_idempotent
 from services.ingest.ninjs import NinjsIn
+from services.ingest.ratelimit import take_articles
 from services.ingest.schemas import (
     EXAMPLE_ARTICLE,
     AcceptedArticle,
@@ -59,6 +60,9 @@ ArticleBody = Annotated[
 ]
 
 
+_OUTCOMES = {503: "unavailable", 429: "rate_limited"}
+
+
 def _count(body: dict[str, Any]) -> None:
     """Ingest outcomes for Prometheus: per item for bulk answers, else the one write's result."""
     if "items" in body:
@@ -68,10 +72,22 @@ def _count(body: dict[str, Any]) -> None:
         INGEST_RESULTS.labels(body["result"]).inc()
 
 
-def _respond(write: Write, action: Callable[[], BaseModel], status: Callable[[Any], int]) -> JSONResponse:
-    """Run a write once per Idempotency-Key and answer with its stored or fresh outcome."""
+def _respond(
+    write: Write, action: Callable[[], BaseModel], status: Callable[[Any], int], *, articles: int = 1
+) -> JSONResponse:
+    """Run a write once per Idempotency-Key and answer with its stored or fresh outcome.
+
+    The write's articles count against the newsroom's article budget; a replay does no work and takes none.
+    """
 
     def run() -> Outcome:
+        take_articles(
+            redis=write.redis,
+            prefix=write.settings.prefix,
+            newsroom=write.newsroom,
+            articles=articles,
+            per_minute=write.settings.article_limit_per_minute,
+        )
         answer = action()
         return Outcome(status=status(answer), body=answer.model_dump(mode="json", exclude_none=True))
 
@@ -87,7 +103,7 @@ def _respond(write: Write, action: Callable[[], BaseModel], status: Callable[[An
             action=run,
         )
     except KabarError as exc:
-        INGEST_RESULTS.labels("unavailable" if exc.status == 503 else "rejected").inc()
+        INGEST_RESULTS.labels(_OUTCOMES.get(exc.status, "rejected")).inc()
         raise
     _count(outcome.body)
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
@@ -149,6 +165,7 @@ def bulk_articles(write: WriteDep, content_type: Annotated[str, Header()] = "app
         write,
         lambda: service.accept_bulk(**_clients(write), items=items),
         lambda result: 202 if result.accepted else 200,
+        articles=len(items),
     )
 
 
