@@ -49,7 +49,10 @@ WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "A replay: nothing changed."},
     401: {**_PROBLEM, "description": "Missing or unknown API key."},
     404: {**_PROBLEM, "description": "No such article for this newsroom."},
-    409: {**_PROBLEM, "description": "An older version than the stored one (see stored_version)."},
+    409: {
+        **_PROBLEM,
+        "description": "An older version than the stored one (see stored_version), or an id held by another newsroom.",
+    },
     413: {**_PROBLEM, "description": "The request is larger than the limit."},
     422: {**_PROBLEM, "description": "Invalid fields, each with a JSON pointer."},
     429: {**_PROBLEM, "description": "Rate limit exceeded; see Retry-After."},

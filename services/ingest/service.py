@@ -67,6 +67,11 @@ class _Plan:
 
 def _plan(*, state: ArticleState, newsroom: str, article: ArticleIn) -> _Plan | None:
     """Decide a create-or-replace against the stored state: None means a replay (unchanged), or 409."""
+    # The uid is a 64-bit hash of (newsroom, external id): refuse to overwrite another newsroom's
+    # article should two ever collide, as takedowns already do. Checked first, so nothing about the
+    # stored article (its version) is revealed.
+    if state.exists and state.fields.get("newsroom") != newsroom:
+        raise Conflict("This external_id maps to an article id held by another newsroom; use another external_id.")
     version = article.version or (state.version + 1 if state.exists else 1)
     payload = normalise(newsroom=newsroom, article=article, version=version)
     if state.exists and version < state.version:
