@@ -21,7 +21,11 @@ class IngestSettings(KabarSettings):
     # Requests without a valid key, per client address: enough for a newsroom fixing its configuration,
     # too few to guess keys or to make ingest do work for nobody.
     unauthenticated_rate_limit_per_minute: int = Field(default=120, ge=1)
-    idempotency_ttl_seconds: int = 86_400
+    idempotency_ttl_seconds: int = Field(default=86_400, ge=1)
+    # Stored answers are compressed; one larger than this keeps only its counts, not its items.
+    idempotency_max_answer_bytes: int = Field(default=65_536, ge=0)
+    # What one newsroom's stored answers may hold at once; beyond it only counts are kept.
+    idempotency_max_bytes_per_newsroom: int = Field(default=32_000_000, ge=0)
 
     @property
     def article_limit_per_minute(self) -> int:

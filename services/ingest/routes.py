@@ -103,6 +103,8 @@ def _respond(
             method_path=write.method_path,
             body=write.body,
             ttl=write.settings.idempotency_ttl_seconds,
+            max_answer_bytes=write.settings.idempotency_max_answer_bytes,
+            max_newsroom_bytes=write.settings.idempotency_max_bytes_per_newsroom,
             action=run,
         )
     except KabarError as exc:

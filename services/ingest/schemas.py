@@ -79,6 +79,11 @@ class BulkResult(BaseModel):
     unchanged: int
     rejected: int
     items: list[BulkItemResult]
+    items_omitted: bool | None = Field(
+        default=None,
+        description="True on an Idempotency-Key replay whose per-item answers were too large to keep;"
+        " GET each article for its state.",
+    )
 
 
 class ArticleStateOut(BaseModel):

@@ -315,7 +315,9 @@ def accept_bulk(
     ordered = [results[i] for i in range(len(items))]
     counts = {kind: sum(r.result == kind for r in ordered) for kind in ("accepted", "unchanged", "rejected")}
     log.info("articles.bulk_accepted", newsroom=newsroom, **counts)
-    return BulkResult(items=ordered, **counts)
+    return BulkResult(
+        items=ordered, accepted=counts["accepted"], unchanged=counts["unchanged"], rejected=counts["rejected"]
+    )
 
 
 def remove_article(
