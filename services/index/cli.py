@@ -29,7 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--limit", type=int, default=20)
     ls.set_defaults(func=_dead_list)
     rp = actions.add_parser("replay", help="send dead letters back to the queue they came from")
-    rp.add_argument("--limit", type=int, default=None)
+    rp.add_argument(
+        "--limit",
+        type=_positive,
+        default=deadletters.REPLAY_LIMIT,
+        help=f"replay at most this many (default {deadletters.REPLAY_LIMIT}); never more than were waiting",
+    )
     rp.set_defaults(func=_dead_replay)
 
     rel = sub.add_parser("related", help="related-link lists")
@@ -37,6 +42,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     rebuild = rel_actions.add_parser("rebuild", help="recompute every published article's list (after a backfill)")
     rebuild.add_argument("--k", type=int, default=None)
     rebuild.set_defaults(func=_related_rebuild)
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
 
 
 def _bootstrap(args: argparse.Namespace) -> int:

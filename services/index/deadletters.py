@@ -7,6 +7,7 @@ message back to that exchange and routing key with its body, properties and Cele
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,11 @@ from kombu import Connection, Exchange, Producer
 from shared.messaging import Queues, declare_topology
 
 log = structlog.get_logger()
+
+# How many dead letters one `replay` sends back unless told otherwise: a batch an operator can watch.
+REPLAY_LIMIT = 100
+# The replay run that last re-sent a message; a run never takes back what it re-sent itself.
+REPLAY_RUN_HEADER = "kabar_replay_run"
 
 # Properties a republished message keeps (the broker sets the rest).
 _KEPT_PROPERTIES = ("content_type", "content_encoding", "correlation_id", "reply_to", "priority", "delivery_mode")
@@ -85,20 +91,33 @@ def list_dead(*, connection: Connection, prefix: str, limit: int = 20) -> list[D
     return out
 
 
-def replay(*, connection: Connection, prefix: str, limit: int | None = None) -> list[DeadLetter]:
-    """Send up to `limit` dead letters back to the queue they died in; each is removed only once re-sent."""
+def replay(*, connection: Connection, prefix: str, limit: int = REPLAY_LIMIT) -> list[DeadLetter]:
+    """Send up to `limit` dead letters back to the queue they died in; each is removed only once re-sent.
+
+    A replayed message that fails again at once is dead-lettered again, behind the ones still waiting:
+    replay takes at most the messages waiting when it started, and stops at any message it re-sent
+    itself (marked with this run's id), so one run never loops over its own replays.
+    """
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
     queue = Queues(prefix).dead_letter
+    run = uuid.uuid4().hex
     replayed: list[DeadLetter] = []
     declare_topology(connection, prefix)
     channel = connection.channel()
     producer = Producer(channel)
     try:
-        while limit is None or len(replayed) < limit:
+        waiting = int(channel.queue_declare(queue, passive=True).message_count)
+        while len(replayed) < min(limit, waiting):
             raw = channel.basic_get(queue, no_ack=False)
             if raw is None:
                 break
             message = _as_kombu(channel, raw)
             letter = describe(message)
+            if (message.headers or {}).get(REPLAY_RUN_HEADER) == run:
+                # Back already: left unacknowledged, so closing the channel returns it for a later run.
+                log.info("dead_letter.replay_came_back", task_id=letter.task_id)
+                break
             if not letter.queue:
                 # Not dead-lettered by RabbitMQ (no origin): leave it for a human.
                 log.warning("dead_letter.no_origin", task_id=letter.task_id)
@@ -107,6 +126,7 @@ def replay(*, connection: Connection, prefix: str, limit: int | None = None) -> 
             # x-* headers belong to the broker; a replayed message starts a fresh death history.
             headers = {k: v for k, v in (message.headers or {}).items() if not k.startswith("x-")}
             headers["kabar_replays"] = int(headers.get("kabar_replays") or 0) + 1
+            headers[REPLAY_RUN_HEADER] = run
             props = {k: message.properties[k] for k in _KEPT_PROPERTIES if k in message.properties}
             producer.publish(
                 message.body,
