@@ -11,9 +11,11 @@ RUN /opt/venv/bin/pip install --no-deps .
 
 FROM python:3.11.14-slim-bookworm AS runtime
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
-RUN groupadd --system kabar && useradd --system --gid kabar --home-dir /app --shell /usr/sbin/nologin kabar
+# A fixed uid/gid, so docker-compose.yml can name it (`user: "10001:10001"`) and volumes can be chowned.
+RUN groupadd --system --gid 10001 kabar \
+ && useradd --system --uid 10001 --gid kabar --home-dir /app --shell /usr/sbin/nologin kabar
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
-USER kabar
+USER 10001:10001
 EXPOSE 8000
 CMD ["uvicorn", "--factory", "services.publish.app:create_app", "--host", "0.0.0.0", "--port", "8000"]
