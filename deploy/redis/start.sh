@@ -27,4 +27,4 @@ acl="${KABAR_REDIS_ACL_FILE:-/tmp/kabar-users.acl}"
 } >"$acl"
 unset REDIS_INGEST_PASSWORD REDIS_WORKER_PASSWORD REDIS_PUBLISH_PASSWORD value
 # Arguments are passed on to Redis, after (so overriding) these.
-exec redis-server --aclfile "$acl" --dir /data --appendonly yes --appendfsync everysec "$@"
+exec redis-server --aclfile "$acl" --dir "${REDIS_DATA_DIR:-/data}" --appendonly yes --appendfsync everysec "$@"

@@ -298,3 +298,87 @@ def test_every_container_runs_as_a_non_root_user_on_a_read_only_root(secret_conf
     for dockerfile in (ROOT / "Dockerfile", ROOT / "deploy" / "elasticsearch" / "Dockerfile"):
         users = [line.split()[1] for line in dockerfile.read_text().splitlines() if line.startswith("USER ")]
         assert users and users[-1].split(":")[0] not in {"0", "root"}, dockerfile
+
+
+def test_redis_acl_users_work_and_stay_in_their_lane(tmp_path: Path) -> None:
+    """deploy/redis/start.sh on a real Redis (Debian's, loopback, a free port): each service's user can do
+    what Kabar's own code does with it, and nothing outside its prefix, channel or role."""
+    from redis import Redis
+    from redis.exceptions import AuthenticationError, NoPermissionError, ResponseError
+
+    from services.ingest.auth import authenticate, create_key
+    from shared.purge import publish_purge
+    from shared.state import StateStore
+    from tests.stack import free_port, wait_until
+
+    port, prefix = free_port(), "acltest"
+    passwords = {user: f"pw-{user}-{os.getpid()}" for user in ("ingest", "worker", "publish")}
+    acl_file = tmp_path / "users.acl"
+    env = {
+        **os.environ,
+        "KABAR_PREFIX": prefix,
+        "KABAR_REDIS_ACL_FILE": str(acl_file),
+        "REDIS_PORT": str(port),
+        "REDIS_DATA_DIR": str(tmp_path),
+        **{f"REDIS_{user.upper()}_PASSWORD": pw for user, pw in passwords.items()},
+    }
+    start = ROOT / "deploy" / "redis" / "start.sh"
+    args = ["--port", str(port), "--bind", "127.0.0.1", "--appendonly", "no", "--save", ""]
+    server = subprocess.Popen(["sh", str(start), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    clients: list[Redis] = []
+
+    def connect(user: str | None) -> Redis:
+        auth = f"{user}:{passwords[user]}@" if user else ""
+        client = Redis.from_url(f"redis://{auth}127.0.0.1:{port}/0", socket_timeout=5)
+        clients.append(client)
+        return client
+
+    try:
+        wait_until(lambda: acl_file.exists() and connect("publish").ping(), timeout=20, what="redis with ACLs")
+        assert not any(pw in acl_file.read_text() for pw in passwords.values()), "plaintext password in the ACL"
+        health = subprocess.run(["sh", str(ROOT / "deploy" / "redis" / "healthcheck.sh")], env=env, check=False)
+        assert health.returncode == 0
+        # Nobody gets in without a password.
+        with pytest.raises((AuthenticationError, ResponseError)):
+            connect(None).get(f"{prefix}:x")
+
+        ingest = connect("ingest")
+        key = create_key(redis=ingest, prefix=prefix, newsroom="acl-room")
+        assert authenticate(redis=ingest, prefix=prefix, authorization=None, api_key=key).id == "acl-room"
+        store = StateStore(ingest, prefix)
+        revision = store.reserve_revision("uid-1", 1)
+        assert store.commit("uid-1", revision, status="queued")
+        for forbidden in (
+            lambda: ingest.get("other:x"),
+            lambda: ingest.publish(f"{prefix}:purge", "x"),
+            lambda: ingest.keys("*"),
+            lambda: ingest.flushall(),
+            lambda: ingest.config_get("*"),
+        ):
+            with pytest.raises(NoPermissionError):
+                forbidden()
+
+        worker = connect("worker")
+        assert StateStore(worker, prefix).mark_applied("uid-1", revision)
+        listener = connect("publish").pubsub()
+        listener.subscribe(f"{prefix}:purge")
+        wait_until(lambda: listener.get_message(timeout=0.2), timeout=5, what="subscribed")
+        assert publish_purge(worker, prefix, ["uid-1"]) == 1
+        assert sorted(worker.scan_iter(match=f"{prefix}:*")) == sorted(ingest.scan_iter(match=f"{prefix}:*"))
+        with pytest.raises(NoPermissionError):
+            worker.set("other:x", "1")
+
+        publish = connect("publish")
+        with pytest.raises(NoPermissionError):
+            publish.get(f"{prefix}:x")
+        elsewhere = publish.pubsub()
+        with pytest.raises(NoPermissionError):  # the refusal is the reply to SUBSCRIBE
+            elsewhere.subscribe("other:purge")
+            elsewhere.get_message(timeout=2)
+        elsewhere.close()
+        listener.close()
+    finally:
+        for client in clients:
+            client.close()
+        server.terminate()
+        server.wait(timeout=10)
