@@ -10,6 +10,7 @@ from kombu import Connection, Exchange, Queue
 TASK_INDEX_EVENTS = "kabar.index.apply_events"
 TASK_RELATED_COMPUTE = "kabar.related.compute"
 TASK_RELATED_REFRESH = "kabar.related.refresh"
+TASK_RELATED_FORGET = "kabar.related.forget"
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ def celery_config(*, broker_url: str, prefix: str, confirm_timeout: float = 5.0)
             TASK_INDEX_EVENTS: {"queue": Queues(prefix).index},
             TASK_RELATED_COMPUTE: {"queue": Queues(prefix).related},
             TASK_RELATED_REFRESH: {"queue": Queues(prefix).related},
+            TASK_RELATED_FORGET: {"queue": Queues(prefix).related},
         },
     }
 
