@@ -29,6 +29,7 @@ test-fast: services-up
 
 lint:
 	mypy shared services
+	lint-imports
 	ruff check .
 	ruff format --check .
 

@@ -14,12 +14,11 @@ from typing import Any
 
 from celery import Celery
 from elasticsearch import Elasticsearch
-from kombu import Connection
 from redis import Redis
 
 from services.index.state_rebuild import rebuild_state
 from shared.es import IndexNames, create_client
-from shared.messaging import Queues, celery_config
+from shared.messaging import Queues, celery_config, queue_depths
 from shared.settings import KabarSettings
 
 SNAPSHOT_REPOSITORY_SUFFIX = "fs-snapshots"
@@ -46,20 +45,6 @@ def worker_health(*, settings: KabarSettings, timeout: float = 5.0) -> list[str]
     finally:
         app.close()
     return [name for reply in replies for name in reply]
-
-
-def queue_depths(*, broker_url: str, prefix: str) -> dict[str, int | None]:
-    """Messages ready in each of Kabar's queues (None: the queue does not exist yet)."""
-    queues = Queues(prefix)
-    depths: dict[str, int | None] = {}
-    with Connection(broker_url, connect_timeout=3) as conn, conn.channel() as channel:
-        for name in queues.all():
-            try:
-                depths[name] = channel.queue_declare(name, passive=True).message_count
-            except Exception:
-                depths[name] = None
-                channel = conn.channel()
-    return depths
 
 
 def pipeline_status(*, settings: KabarSettings, es: Elasticsearch) -> dict[str, Any]:

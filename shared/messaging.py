@@ -159,3 +159,17 @@ def _replace_if_empty(connection: Connection, queue: Queue, cause: Exception) ->
             channel.exchange_delete(queue.exchange.name)
     with connection.channel() as channel:
         queue.bind(channel).declare()
+
+
+def queue_depths(*, broker_url: str, prefix: str) -> dict[str, int | None]:
+    """Messages ready in each of Kabar's queues (None: the queue does not exist yet)."""
+    queues = Queues(prefix)
+    depths: dict[str, int | None] = {}
+    with Connection(broker_url, connect_timeout=3) as conn, conn.channel() as channel:
+        for name in queues.all():
+            try:
+                depths[name] = channel.queue_declare(name, passive=True).message_count
+            except Exception:
+                depths[name] = None
+                channel = conn.channel()
+    return depths

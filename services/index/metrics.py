@@ -18,7 +18,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from shared.messaging import TASK_INDEX_EVENTS
+from shared.messaging import TASK_INDEX_EVENTS, queue_depths
 from shared.settings import KabarSettings
 
 log = structlog.get_logger()
@@ -51,8 +51,6 @@ class QueueDepthCollector(Collector):
         self.settings = settings
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from services.ops import queue_depths
-
         gauge = GaugeMetricFamily("kabar_queue_depth", "Messages ready in a Kabar queue", labels=["queue"])
         try:
             for queue, depth in queue_depths(broker_url=self.settings.broker_url, prefix=self.settings.prefix).items():
