@@ -12,11 +12,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from elasticsearch import Elasticsearch, NotFoundError
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
 
 from shared.settings import KabarSettings
 
 TEMPLATE_VERSION = 2
+RELATED_TEMPLATE_VERSION = 1
 
 # Common Indonesian function words: frequent enough to add noise to scoring and to related-link similarity.
 INDONESIAN_STOPWORDS = [
@@ -203,7 +204,19 @@ class IndexNames:
 
     @property
     def related(self) -> str:
+        """The alias related lists are read and written through (rebuildable like the articles index)."""
         return f"{self.prefix}-related"
+
+    @property
+    def related_pattern(self) -> str:
+        return f"{self.prefix}-related-*"
+
+    @property
+    def related_template(self) -> str:
+        return f"{self.prefix}-related-template"
+
+    def new_related_index(self) -> str:
+        return f"{self.prefix}-related-v{RELATED_TEMPLATE_VERSION}-{time.time_ns()}"
 
     def new_articles_index(self) -> str:
         """A fresh concrete index name behind the alias (time-ordered, unique per call)."""
@@ -242,22 +255,46 @@ def article_template_body(names: IndexNames) -> dict[str, Any]:
     }
 
 
+def related_template_body(names: IndexNames) -> dict[str, Any]:
+    return {
+        "index_patterns": [names.related_pattern],
+        "priority": 100,
+        "version": RELATED_TEMPLATE_VERSION,
+        "template": {"settings": {"number_of_shards": 1, "number_of_replicas": 0}, "mappings": RELATED_MAPPINGS},
+    }
+
+
+def _related_behind_alias(es: Elasticsearch, names: IndexNames) -> None:
+    """The first related index behind its alias; a related index of the old layout (a concrete index
+    under the alias's name) is copied into it and replaced by the alias in one atomic alias change."""
+    index = names.new_related_index()
+    es.indices.create(index=index)
+    old = es.indices.exists(index=names.related)
+    actions: list[dict[str, Any]] = [{"add": {"index": index, "alias": names.related, "is_write_index": True}}]
+    if old:
+        es.indices.refresh(index=names.related)
+        # Lists written to the old index during the copy are recomputed on their next refresh anyway.
+        docs = helpers.scan(es, index=names.related, query={"query": {"match_all": {}}}, size=500)
+        helpers.bulk(es, ({"_index": index, "_id": d["_id"], "_source": d["_source"]} for d in docs))
+        actions.insert(0, {"remove_index": {"index": names.related}})
+    try:
+        es.indices.update_aliases(actions=actions)
+    except ApiError:
+        # Another process put the alias first (or removed the old index): keep theirs, drop ours.
+        es.options(ignore_status=404).indices.delete(index=index)
+        if not es.indices.exists_alias(name=names.related):
+            raise
+
+
 def ensure_indices(es: Elasticsearch, names: IndexNames) -> None:
     """Safe to run on every start: put the template, create the first index behind the alias if none."""
     es.indices.put_index_template(name=names.articles_template, **article_template_body(names))
     if not es.indices.exists_alias(name=names.articles):
         index = names.new_articles_index()
         es.indices.create(index=index, aliases={names.articles: {"is_write_index": True}})
-    if not es.indices.exists(index=names.related):
-        try:
-            es.indices.create(
-                index=names.related,
-                settings={"number_of_shards": 1, "number_of_replicas": 0},
-                mappings=RELATED_MAPPINGS,
-            )
-        except Exception as exc:  # another process created it first
-            if "resource_already_exists_exception" not in str(exc):
-                raise
+    es.indices.put_index_template(name=names.related_template, **related_template_body(names))
+    if not es.indices.exists_alias(name=names.related):
+        _related_behind_alias(es, names)
     es.cluster.health(index=names.articles, wait_for_status="yellow", timeout="30s")
 
 
@@ -274,5 +311,6 @@ def delete_matching_indices(es: Elasticsearch, pattern: str) -> list[str]:
 def drop_indices(es: Elasticsearch, names: IndexNames) -> None:
     """Remove everything under a prefix (tests and demo resets)."""
     delete_matching_indices(es, f"{names.prefix}-*")
-    with contextlib.suppress(NotFoundError):
-        es.indices.delete_index_template(name=names.articles_template)
+    for template in (names.articles_template, names.related_template):
+        with contextlib.suppress(NotFoundError):
+            es.indices.delete_index_template(name=template)
