@@ -15,10 +15,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared import corpora
+from shared.corpora import raw_dir
 from shared.models import ArticleIn
 
 ROOT = Path(__file__).resolve().parents[1]
-RAW = Path(os.environ.get("KABAR_RAW_DATA", ROOT.parent / "shared" / "data" / "raw"))
+RAW = raw_dir()
 
 
 def percentile(values: Sequence[float], p: float) -> float:

@@ -19,7 +19,6 @@ import time
 import uuid
 from datetime import UTC, datetime
 from itertools import cycle
-from pathlib import Path
 from typing import Any
 
 from celery import Celery
@@ -31,14 +30,14 @@ from services.index.celery_app import bootstrap
 from services.index.config import IndexSettings
 from services.index.indexer import build_document
 from services.ingest.service import normalise
-from shared.corpora import load
+from shared.corpora import load, raw_dir
 from shared.es import IndexNames, create_client, drop_indices
 from shared.events import ArticleEvent, Operation
 from shared.messaging import TASK_INDEX_EVENTS, Queues, celery_config
 from shared.models import ArticleIn
 from tests.stack import start_worker
 
-DATA = Path(os.environ.get("KABAR_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "raw"
+DATA = raw_dir()
 NEWSROOM = "bench"
 
 

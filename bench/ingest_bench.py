@@ -38,7 +38,7 @@ from shared.events import ArticleEvent, Operation  # noqa: E402
 from shared.messaging import dead_letter_queue, task_queues  # noqa: E402
 from tests.stack import start_api  # noqa: E402
 
-RAW = Path(os.environ.get("KABAR_RAW_DATA", ROOT.parent / "shared" / "data" / "raw"))
+RAW = corpora.raw_dir()
 
 
 def echo_app() -> FastAPI:

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,14 +31,14 @@ from services.index import indexer
 from services.index.config import IndexSettings
 from services.index.related import similar_articles
 from services.ingest.service import normalise
-from shared.corpora import load
+from shared.corpora import load, raw_dir
 from shared.es import IndexNames, create_client, drop_indices, ensure_indices
 from shared.events import ArticleEvent, Operation
 from shared.models import ArticleIn
 from shared.state import StateStore
 from shared.text import normalise_title
 
-DATA = Path(os.environ.get("KABAR_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "raw"
+DATA = raw_dir()
 K = 5
 
 

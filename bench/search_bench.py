@@ -39,7 +39,7 @@ from shared.settings import KabarSettings  # noqa: E402
 from shared.state import StateStore  # noqa: E402
 from tests.stack import start_api  # noqa: E402
 
-RAW = Path(os.environ.get("KABAR_SHARED_DATA", ROOT.parent / "shared" / "data")) / "raw"
+RAW = corpora.raw_dir()
 KEYWORDS = [
     "pemerintah", "harga", "pemilu", "banjir", "ekonomi", "presiden", "sepak bola", "vaksin", "listrik",
     "pajak", "kebijakan", "jakarta", "polisi", "investasi", "pendidikan", "kesehatan", "inflasi", "menteri",

@@ -21,9 +21,11 @@ from typing import Any
 import httpx
 from tqdm import tqdm
 
+from shared.corpora import shared_data_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ROOT / ".local" / "run"
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = shared_data_dir()
 INGEST_PORT = int(os.environ.get("KABAR_DEMO_INGEST_PORT", "8001"))
 PUBLISH_PORT = int(os.environ.get("KABAR_DEMO_PUBLISH_PORT", "8002"))
 NEWSROOM = "demo"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -19,6 +20,18 @@ from urllib.parse import urlparse
 from shared.models import JAKARTA
 
 csv.field_size_limit(sys.maxsize)
+
+
+def shared_data_dir() -> Path:
+    """The corpora's folder: KABAR_SHARED_DATA, else ../shared/data beside the checkout (its one setting)."""
+    configured = os.environ.get("KABAR_SHARED_DATA")
+    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def raw_dir() -> Path:
+    """The raw news corpora (shared/data/raw, see its README for columns and licences)."""
+    return shared_data_dir() / "raw"
+
 
 _ID_MONTHS = {
     "jan": 1,

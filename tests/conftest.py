@@ -19,12 +19,13 @@ from redis import Redis
 from services.index.celery_app import bootstrap
 from services.index.config import IndexSettings
 from services.ingest.auth import create_key
+from shared.corpora import shared_data_dir
 from shared.es import IndexNames, create_client, drop_indices
 from shared.messaging import Queues
 from tests.stack import Proc, free_port, start_api, start_worker, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("KABAR_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SHARED_DATA = shared_data_dir()
 SEED = SHARED_DATA / "seed" / "channel9-rusia-nato.json"
 
 

@@ -4,7 +4,6 @@ of every 2xx, and the end-state check that nothing accepted was lost, stale or d
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 import time
 from collections import Counter
@@ -18,10 +17,11 @@ import httpx
 from pydantic import ValidationError
 
 from shared import corpora
+from shared.corpora import raw_dir
 from shared.models import ArticleIn, article_uid
 
 ROOT = Path(__file__).resolve().parents[2]
-RAW = Path(os.environ.get("KABAR_SHARED_DATA", ROOT.parent / "shared" / "data")) / "raw"
+RAW = raw_dir()
 MAX_BODY_CHARS = 500_000
 RETRYABLE = {429, 503}
 

@@ -136,6 +136,7 @@ def test_after_losing_redis_rebuild_lets_updates_takedowns_and_versions_work(
     assert update["version"] == 3
     doc = _applied(es, names, update["uid"], update["revision"])
     assert (doc["version"], doc["title"]) == (3, f"Banjir implicit ketiga {tag}")
+
     # Once the newsroom reads "indexed" at this revision, readers get it (no refresh interval later).
     def reported() -> bool:
         state = ingest.get(f"/v1/articles/{ids['implicit']}").json()

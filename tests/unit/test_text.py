@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from shared.corpora import scrapper, summarization
+from shared.corpora import scrapper, shared_data_dir, summarization
 from shared.text import body_to_safe_html, clean_body, remove_boilerplate, strip_tags
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = shared_data_dir()
 SEED_JSON = DATA / "seed" / "channel9-rusia-nato.json"
 SEED_TXT = DATA / "seed" / "channel9-rusia-nato.txt"
 TITLE = "Rusia Pertimbangkan NATO Mengenai Pertemuan di Bulan Januari"
