@@ -320,14 +320,6 @@ def forget(*, es: Elasticsearch, names: IndexNames, uid: str) -> list[str]:
     return owners
 
 
-def get_related(*, es: Elasticsearch, names: IndexNames, uid: str) -> list[dict[str, Any]]:
-    """The stored list of one article (empty when none was computed)."""
-    try:
-        return es.get(index=names.related, id=uid)["_source"].get("items", [])
-    except NotFoundError:
-        return []
-
-
 def rebuild_all(*, es: Elasticsearch, names: IndexNames, k: int = 5) -> int:
     """Recompute every published article's list (after a backfill that skipped related work)."""
     count = 0

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 from elasticsearch import Elasticsearch
 
-from services.index.related import get_related
 from shared.es import IndexNames
 from tests.integration.index.conftest import make_event, related_uids
 from tests.stack import Proc, wait_until
@@ -73,7 +72,7 @@ def test_editors_links_are_pinned_first(
     )
     producer([article])
     wait_until(lambda: related_uids(es, names, article.uid), timeout=20, what="list with the pinned link")
-    items = get_related(es=es, names=names, uid=article.uid)
+    items = es.get(index=names.related, id=article.uid)["_source"]["items"]
     assert items[0]["uid"] == linked.uid and items[0]["kind"] == "editor"
     assert [i["uid"] for i in items].count(linked.uid) == 1
     doc = es.get(index=names.articles, id=article.uid)["_source"]
