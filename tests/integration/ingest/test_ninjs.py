@@ -23,7 +23,7 @@ def _item(uri: str, **fields: Any) -> dict[str, Any]:
     }
 
 
-def test_ninjs_lifecycle(ingest: httpx.Client) -> None:
+def test_ninjs_lifecycle(ingest: httpx.Client, worker: Proc) -> None:
     uri = f"urn:newsml:kabar.id:{uuid.uuid4().hex[:10]}"
     created = ingest.post(
         "/v1/ninjs",
