@@ -234,7 +234,12 @@ rabbit_runner() {
   if [ -d "$RABBIT_DIR" ] && [ "$(stat -c %U "$RABBIT_DIR")" = root ]; then echo root; else echo "$RABBIT_USER"; fi
 }
 
+epmd_up() { epmd -port "$ERL_EPMD_PORT" -names >/dev/null 2>&1; }
+
 rabbitctl() {
+  # No epmd, no node. Asking anyway would make the CLI start epmd itself, as whoever runs the CLI: only
+  # the node starts it, as its own user.
+  epmd_up || { echo "rabbitmq: no epmd on port $ERL_EPMD_PORT" >&2; return 69; }
   local user; user=$(rabbit_runner)
   if [ "$user" = root ]; then
     (rabbit_env; cd /; /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBIT_NODE" "$@")
@@ -260,7 +265,7 @@ up_rabbitmq() {
   log "starting rabbitmq"
   (rabbit_env; cd "$RABBIT_DIR"; as_user "$RABBIT_USER" /usr/lib/rabbitmq/bin/rabbitmq-server -detached) \
     >"$RUN_DIR/rabbit-start.log" 2>&1
-  sleep 2
+  for _ in $(seq 1 60); do epmd_up && break; sleep 0.5; done
   rabbitctl wait --timeout 60 "$RABBIT_PID" >/dev/null
   log "rabbitmq healthy on amqp://127.0.0.1:$RABBIT_PORT"
 }
