@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from elasticsearch import AsyncElasticsearch
 from fastapi import Depends, Query, Request
+from pydantic import BeforeValidator
 
 from services.publish.config import PublishSettings
 from services.publish.search import SearchParams
@@ -30,14 +32,23 @@ def get_locale(request: Request) -> str:
     return lang if lang in {"id", "en"} else request.state.settings.default_locale
 
 
-def _lenient_date(value: str | None) -> date | None:
-    """An empty or malformed date field (HTML forms send "") means no bound, not an error page."""
-    if not value:
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+def _iso_date(value: object) -> date | None:
+    """YYYY-MM-DD or nothing: an empty field (HTML forms send "") means no bound; anything else is a 4xx."""
+    if value is None or isinstance(value, date):
+        return value
+    text = str(value).strip()
+    if not text:
         return None
-    try:
-        return date.fromisoformat(value.strip()[:10])
-    except ValueError:
-        return None
+    if not _ISO_DATE.fullmatch(text):
+        raise ValueError("Expected a date as YYYY-MM-DD.")
+    return date.fromisoformat(text)  # ValueError (a 4xx with a pointer) for 2024-13-01 or 2024-02-30
+
+
+# A validation error here becomes a 422 problem naming /query/<field> (or the 400 page on /cari).
+IsoDate = Annotated[date | None, BeforeValidator(_iso_date)]
 
 
 def _optional(value: str | None) -> str | None:
@@ -52,9 +63,9 @@ def search_params(
     author: Annotated[str | None, Query(description="Author name (facet value).")] = None,
     tag: Annotated[str | None, Query(description="Tag (facet value).")] = None,
     source: Annotated[str | None, Query(description="Source (facet value).")] = None,
-    date_from: Annotated[str | None, Query(description="YYYY-MM-DD, Jakarta time, inclusive.")] = None,
-    date_to: Annotated[str | None, Query(description="YYYY-MM-DD, Jakarta time, inclusive.")] = None,
-    sort: Annotated[str, Query(description="relevance or newest")] = "relevance",
+    date_from: Annotated[IsoDate, Query(description="YYYY-MM-DD, Jakarta time, inclusive.")] = None,
+    date_to: Annotated[IsoDate, Query(description="YYYY-MM-DD, Jakarta time, inclusive.")] = None,
+    sort: Annotated[Literal["relevance", "newest"], Query(description="relevance or newest")] = "relevance",
     page: Annotated[int, Query(ge=1, le=500)] = 1,
     size: Annotated[int | None, Query(ge=1, le=50)] = None,
 ) -> SearchParams:
@@ -68,9 +79,9 @@ def search_params(
         author=_optional(author),
         tag=_optional(tag),
         source=_optional(source),
-        date_from=_lenient_date(date_from),
-        date_to=_lenient_date(date_to),
-        sort="newest" if sort == "newest" else "relevance",
+        date_from=date_from,
+        date_to=date_to,
+        sort=sort,
         page=page,
         size=size,
     )

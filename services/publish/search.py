@@ -121,10 +121,12 @@ def filter_clauses(params: SearchParams, *, skip: str | None = None) -> list[dic
         bounds: dict[str, str] = {"time_zone": "Asia/Jakarta"}
         if params.date_from:
             bounds["gte"] = params.date_from.isoformat()
-        if params.date_to:
-            # The whole last day counts: "to 27 Dec" means up to 23:59 Jakarta time.
+        if params.date_to and params.date_to < date.max:
+            # The whole last day counts: "to 27 Dec" means up to 23:59 Jakarta time. (9999-12-31, the
+            # last date there is, has no next day: it means no upper bound.)
             bounds["lt"] = (params.date_to + timedelta(days=1)).isoformat()
-        clauses.append({"range": {"published_at": bounds}})
+        if len(bounds) > 1:
+            clauses.append({"range": {"published_at": bounds}})
     return clauses
 
 

@@ -16,7 +16,9 @@ router = APIRouter(include_in_schema=False)
 RSS = "application/rss+xml; charset=utf-8"
 ATOM = "application/atom+xml; charset=utf-8"
 XML = "application/xml; charset=utf-8"
-_PART = re.compile(r"^(\d{4}-\d{2})(?:-(\d{1,4}))?$")
+# A month of the sitemap index ("2024-05") and an optional part from 2 ("2024-05-2"). Anything else is
+# a name no sitemap has: 404 here, never a query that Elasticsearch would refuse (a 503 for the reader).
+_PART = re.compile(r"((?:19|2\d)\d\d-(?:0[1-9]|1[0-2]))(?:-([1-9]\d{0,3}))?", re.ASCII)
 
 
 async def _feed(
@@ -91,7 +93,7 @@ async def news_sitemap(request: Request, es: EsDep, names: NamesDep, settings: S
 
 @router.get("/sitemaps/{name}.xml")
 async def month_sitemap(name: str, request: Request, es: EsDep, names: NamesDep, settings: SettingsDep) -> Response:
-    match = _PART.match(name)
+    match = _PART.fullmatch(name)
     if not match:
         raise NotFound("No such sitemap.")
     month, part = match.group(1), int(match.group(2) or 1) - 1
