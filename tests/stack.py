@@ -85,8 +85,19 @@ class Proc:
             return ""
 
 
+# Publish serves /metrics, /readyz and /docs on an operator port of its own: reader URL -> operator URL.
+OPERATOR_URLS: dict[str, str] = {}
+
+
+def operator_url(url: str) -> str:
+    """Where an app started by start_api serves its operator endpoints (publish: its operator port)."""
+    return OPERATOR_URLS.get(url, url)
+
+
 def start_api(name: str, factory: str, env: dict[str, str]) -> tuple[Proc, str]:
     port = free_port()
+    if "services.publish" in factory:
+        env = {"KABAR_PUBLISH_OPERATOR_PORT": str(free_port()), **env}
     proc = Proc(
         name,
         [
@@ -106,11 +117,13 @@ def start_api(name: str, factory: str, env: dict[str, str]) -> tuple[Proc, str]:
         env,
     ).start()
     url = f"http://127.0.0.1:{port}"
+    if "services.publish" in factory:
+        OPERATOR_URLS[url] = f"http://127.0.0.1:{env['KABAR_PUBLISH_OPERATOR_PORT']}"
 
     def up() -> bool:
         if not proc.alive():
             raise RuntimeError(f"{name} exited:\n{proc.tail()}")
-        return httpx.get(f"{url}/openapi.json", timeout=1).status_code == 200
+        return httpx.get(f"{url}/healthz", timeout=1).status_code < 500  # any answer: the lifespan has run
 
     wait_until(up, timeout=30, what=f"{name} to listen")
     return proc, url

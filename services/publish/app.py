@@ -1,27 +1,37 @@
-"""Publish app factory: clients and the purge listener live in the lifespan; errors become pages or problems."""
+"""Publish app factory: clients and the purge listener live in the lifespan; errors become pages or problems.
+
+The reader site serves readers only. Operator endpoints (/metrics, /readyz, /docs, /redoc,
+/openapi.json) are served by a second app on the operator port (settings.publish_operator_port,
+loopback by default), run by a second uvicorn server inside the same process so that its metrics and
+readiness are this process's own.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import structlog
+import uvicorn
 from elasticsearch import ApiError, TransportError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
 
 from services.publish.config import PublishSettings
 from services.publish.microcache import MicroCache
 from services.publish.rendering import create_environment, render_page
 from services.publish.routes import api, feeds, pages
-from services.publish.security import SecurityHeadersMiddleware
+from services.publish.security import CSP, OPERATOR_CSP, SecurityHeadersMiddleware
 from shared.errors import (
     KabarError,
     http_problem,
@@ -32,7 +42,7 @@ from shared.errors import (
 )
 from shared.es import IndexNames
 from shared.logging import configure_logging
-from shared.observability import install_observability
+from shared.observability import RequestContextMiddleware, install_observability
 from shared.purge import PurgeNotice, follow_purges
 
 HERE = Path(__file__).parent
@@ -44,6 +54,19 @@ _PAGE_TEXT = {
     410: ("gone", "gone_text"),
     503: ("unavailable", "unavailable_text"),
 }
+
+
+class SecuredApp(FastAPI):
+    """FastAPI with the security headers outside everything, Starlette's own 500 page included."""
+
+    def __init__(self, *, csp: str, **kwargs: Any) -> None:
+        self.csp = csp
+        super().__init__(**kwargs)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        # Middleware added with add_middleware sits inside ServerErrorMiddleware, whose 500 response
+        # would go out without the headers; wrapping the built stack covers every response there is.
+        return SecurityHeadersMiddleware(super().build_middleware_stack(), csp=self.csp)
 
 
 def create_app(settings: PublishSettings | None = None) -> FastAPI:
@@ -63,7 +86,9 @@ def create_app(settings: PublishSettings | None = None) -> FastAPI:
         )
         # Only for purge notices: pages never wait on Redis, and publish serves on while it is down.
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2)
-        page_cache = MicroCache(ttl=settings.page_cache_seconds, settle=settings.purge_settle_seconds)
+        page_cache = MicroCache(
+            ttl=settings.page_cache_seconds, settle=settings.purge_settle_seconds, max_bytes=settings.page_cache_bytes
+        )
 
         def evict(notice: PurgeNotice) -> None:
             pages = page_cache.purge(notice.uids)
@@ -73,14 +98,16 @@ def create_app(settings: PublishSettings | None = None) -> FastAPI:
             follow_purges(redis=redis, prefix=settings.prefix, on_purge=evict, on_subscribed=page_cache.clear),
             name="purge-listener",
         )
+        state = {
+            "settings": settings,
+            "es": es,
+            "names": IndexNames(settings.prefix),
+            "jinja": create_environment(),
+            "page_cache": page_cache,
+        }
         try:
-            yield {
-                "settings": settings,
-                "es": es,
-                "names": IndexNames(settings.prefix),
-                "jinja": create_environment(),
-                "page_cache": page_cache,
-            }
+            async with _operator_server(create_operator_app(app, state=state), settings=settings):
+                yield state
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -88,16 +115,25 @@ def create_app(settings: PublishSettings | None = None) -> FastAPI:
             await redis.aclose()
             await es.close()
 
-    app = FastAPI(
+    # No docs or schema on the reader site: they are on the operator port (create_operator_app).
+    app = SecuredApp(
+        csp=CSP,
         title="Kabar publish",
         version="1.0.0",
         description="Reader API: search with facets, articles, related links and title suggestions.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     install_problem_handlers(app)
     _install_error_pages(app)
-    install_observability(app, service="publish", checks={"elasticsearch": _es_ready})
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestContextMiddleware, service="publish")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        # Liveness only, for load balancers on the public side: it says nothing about dependencies.
+        return {"status": "ok", "service": "publish"}
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)
@@ -105,6 +141,82 @@ def create_app(settings: PublishSettings | None = None) -> FastAPI:
     app.include_router(feeds.router)
     app.include_router(pages.router)
     return app
+
+
+def create_operator_app(public: FastAPI, *, state: dict[str, Any]) -> FastAPI:
+    """/metrics, /readyz, /healthz and the reader API's /openapi.json, /docs and /redoc, sharing `state`."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        yield state  # the reader app's clients: readiness checks the same Elasticsearch client
+
+    app = SecuredApp(
+        csp=OPERATOR_CSP,
+        title="Kabar publish (operator)",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    install_problem_handlers(app)
+    install_observability(app, service="publish", checks={"elasticsearch": _es_ready})
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi() -> JSONResponse:
+        return JSONResponse(public.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{public.title} - Swagger UI")
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title=f"{public.title} - ReDoc")
+
+    return app
+
+
+class _OperatorServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # The reader server owns SIGINT/SIGTERM; this one is stopped by the reader app's lifespan.
+        yield
+
+
+@asynccontextmanager
+async def _operator_server(app: FastAPI, *, settings: PublishSettings) -> AsyncIterator[None]:
+    """Serve `app` on the operator port while the block runs (not at all when the port is 0)."""
+    if not settings.publish_operator_port:
+        yield
+        return
+    # SO_REUSEPORT: with `uvicorn --workers N` every worker process binds the port and the kernel
+    # spreads scrapes over them, as it does for the reader port (each answers with its own metrics).
+    # A port held by anything else still fails start-up, loudly.
+    sock = socket.socket(socket.AF_INET6 if ":" in settings.publish_operator_host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((settings.publish_operator_host, settings.publish_operator_port))
+    except OSError:
+        sock.close()
+        raise
+    # log_config and log_level None: the reader server's logging set-up stays as it is.
+    config = uvicorn.Config(app, log_config=None, log_level=None, access_log=False, lifespan="on")
+    server = _OperatorServer(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]), name="operator-server")
+    try:
+        while not server.started:
+            if task.done():
+                task.result()  # raises what stopped it
+                raise RuntimeError("operator server stopped during start-up")
+            await asyncio.sleep(0.01)
+        log.info("operator.listening", host=settings.publish_operator_host, port=settings.publish_operator_port)
+        yield
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        sock.close()
 
 
 def _is_api(request: Request) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from shared.settings import KabarSettings
 
 
@@ -26,3 +28,12 @@ class PublishSettings(KabarSettings):
     # After a purge, pages showing the purged stories are not cached this long: search sees a withdrawal
     # only after the next index refresh (1 s), and a page rendered before it must not be kept.
     purge_settle_seconds: float = 3.0
+    # Bytes of rendered pages the page cache may hold per process; expired pages go first, then the least
+    # recently used. Pages are 20-500 KB, so the default keeps a breaking-news front page plus some hundreds.
+    page_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+    # Operator endpoints (/metrics, /readyz, /docs, /redoc, /openapi.json) are never on the reader site;
+    # they are served on this port of this host, by the same process. Loopback by default: set the host to
+    # an internal interface for a scraper on another machine, never to one the public reaches. 0 turns
+    # them off. /healthz (liveness, no details) stays on the reader port for load balancers.
+    publish_operator_host: str = "127.0.0.1"
+    publish_operator_port: int = Field(default=9102, ge=0, le=65535)

@@ -9,30 +9,51 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
-HEADERS = [
-    (b"content-security-policy", CSP.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"strict-origin-when-cross-origin"),
-    (b"x-frame-options", b"DENY"),
-    (b"permissions-policy", b"interest-cohort=(), camera=(), microphone=(), geolocation=()"),
-]
-_OVERRIDES = {name for name, _ in HEADERS}
+# The operator port's interactive docs (FastAPI's Swagger UI and ReDoc pages) load their script and
+# styles from jsDelivr and start them with an inline script. That port serves no reader content, so
+# allowing exactly that there costs nothing on the reader site, which keeps the strict policy above.
+OPERATOR_CSP = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src https://fonts.gstatic.com; img-src 'self' https: data:; worker-src blob:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def security_headers(csp: str) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"content-security-policy", csp.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"strict-origin-when-cross-origin"),
+        (b"x-frame-options", b"DENY"),
+        (b"permissions-policy", b"interest-cohort=(), camera=(), microphone=(), geolocation=()"),
+    ]
+
+
+HEADERS = security_headers(CSP)
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """Adds the headers to every HTTP response, whatever its path or status; no exceptions by design.
+
+    The app factories wrap the whole application in it (outside Starlette's ServerErrorMiddleware), so
+    even an unexpected 500 carries the headers.
+    """
+
+    def __init__(self, app: ASGIApp, *, csp: str = CSP) -> None:
         self.app = app
+        self.headers = security_headers(csp)
+        self.names = {name for name, _ in self.headers}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # FastAPI's interactive docs load their script from a CDN; they are tooling, not reader pages.
-        if scope["type"] != "http" or scope["path"].startswith(("/docs", "/redoc")):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _OVERRIDES]
-                message["headers"] = headers + HEADERS
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in self.names]
+                message["headers"] = headers + self.headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -22,7 +22,7 @@ from shared.events import ArticleEvent, Operation
 from shared.models import article_path
 from shared.state import StateStore
 from tests.conftest import SHARED_DATA
-from tests.stack import start_api
+from tests.stack import operator_url, start_api
 
 NEWSROOM = "kabar-test"
 RAW = SHARED_DATA / "raw"
@@ -185,4 +185,11 @@ def publish_url(es: Elasticsearch, stack_env: dict[str, str], corpus: Corpus) ->
 @pytest.fixture
 def publish(publish_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=publish_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def operator(publish_url: str) -> Iterator[httpx.Client]:
+    """The same publish process on its operator port (/metrics, /readyz, /docs, /openapi.json)."""
+    with httpx.Client(base_url=operator_url(publish_url), timeout=30) as client:
         yield client
