@@ -224,7 +224,7 @@ def wait_searchable(client: httpx.Client, external_ids: list[str], timeout: floa
         while pending and time.monotonic() < deadline:
             for ext in list(pending)[:200]:
                 state = client.get(f"/v1/articles/{ext}")
-                if state.status_code == 200 and state.json().get("status") in {"indexed", "failed"}:
+                if state.status_code == 200 and state.json().get("status") in {"published", "failed"}:
                     pending.discard(ext)
                     bar.update(1)
             time.sleep(0.2)

@@ -18,7 +18,9 @@ from redis import Redis
 
 from services.index.state_rebuild import rebuild_state
 from shared.es import IndexNames, create_client
+from shared.events import Operation
 from shared.messaging import Queues, celery_config, queue_depths
+from shared.models import LEGACY_DOC_STATUS
 from shared.settings import KabarSettings
 
 SNAPSHOT_REPOSITORY_SUFFIX = "fs-snapshots"
@@ -49,9 +51,11 @@ def worker_health(*, settings: KabarSettings, timeout: float = 5.0) -> list[str]
 
 def pipeline_status(*, settings: KabarSettings, es: Elasticsearch) -> dict[str, Any]:
     names = IndexNames(settings.prefix)
-    counts = {}
-    for status in ("published", "withdraw", "delete"):
-        counts[status] = es.count(index=names.articles, query={"term": {"status": status}})["count"]
+    counts = {op.status.value: 0 for op in Operation}
+    buckets = es.search(index=names.articles, size=0, aggs={"s": {"terms": {"field": "status", "size": 10}}})
+    for bucket in buckets["aggregations"]["s"]["buckets"]:
+        status = str(LEGACY_DOC_STATUS.get(bucket["key"], bucket["key"]))
+        counts[status] = counts.get(status, 0) + bucket["doc_count"]
     return {
         "elasticsearch": es.cluster.health()["status"],
         "articles": counts,

@@ -14,9 +14,12 @@ from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
 
+from shared.models import ArticleStatus
 from shared.settings import KabarSettings
 
 TEMPLATE_VERSION = 2
+# What readers may see: the one status value every "published only" filter matches.
+PUBLISHED = ArticleStatus.PUBLISHED.value
 RELATED_TEMPLATE_VERSION = 1
 
 # Common Indonesian function words: frequent enough to add noise to scoring and to related-link similarity.

@@ -13,13 +13,25 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from shared.models import ArticlePayload
+from shared.models import ArticlePayload, ArticleStatus
 
 
 class Operation(StrEnum):
     UPSERT = "upsert"
     WITHDRAW = "withdraw"
     DELETE = "delete"
+
+    @property
+    def status(self) -> ArticleStatus:
+        """The status an article has once this operation is applied (in state and in Elasticsearch)."""
+        return _APPLIED[self]
+
+
+_APPLIED = {
+    Operation.UPSERT: ArticleStatus.PUBLISHED,
+    Operation.WITHDRAW: ArticleStatus.WITHDRAWN,
+    Operation.DELETE: ArticleStatus.DELETED,
+}
 
 
 class ArticleEventV1(BaseModel):

@@ -25,13 +25,19 @@ MAX_VERSION = 2**43 - 1
 
 
 class ArticleStatus(StrEnum):
-    """Where an article is in Kabar's pipeline, as the newsroom sees it."""
+    """Where an article is, in one vocabulary end to end: the ingest API and Redis state say all five;
+    an Elasticsearch document's `status` holds the three a worker applies (published/withdrawn/deleted).
+    Published, withdrawn and deleted are only ever reported once readers see exactly that."""
 
     ACCEPTED = "accepted"
-    INDEXED = "indexed"
+    PUBLISHED = "published"
     FAILED = "failed"
     WITHDRAWN = "withdrawn"
     DELETED = "deleted"
+
+
+# Documents written before the one vocabulary stored the removal operation's name as their status.
+LEGACY_DOC_STATUS = {"withdraw": ArticleStatus.WITHDRAWN, "delete": ArticleStatus.DELETED}
 
 
 class Image(BaseModel):

@@ -13,6 +13,7 @@ from typing import Any
 
 from redis import Redis
 
+from shared.events import Operation
 from shared.models import ArticleStatus
 
 # Revisions reach 2**63 (the newsroom version sits in the high bits), beyond the 2**53 a Lua number
@@ -82,7 +83,7 @@ def revision_for(version: int, sequence: int) -> int:
     return (version << SEQUENCE_BITS) | (sequence % (1 << SEQUENCE_BITS))
 
 
-_DONE = {"upsert": ArticleStatus.INDEXED, "withdraw": ArticleStatus.WITHDRAWN, "delete": ArticleStatus.DELETED}
+_DONE = {op.value: op.status for op in Operation}
 
 
 def _at_least(mark: str | None, revision: int) -> bool:
@@ -122,7 +123,7 @@ class ArticleState:
         if op is None:
             return None
         if _at_least(self.fields.get("applied_revision"), self.revision):
-            return _DONE.get(op, ArticleStatus.INDEXED)
+            return _DONE.get(op, ArticleStatus.PUBLISHED)
         if _at_least(self.fields.get("failed_revision"), self.revision):
             return ArticleStatus.FAILED
         return ArticleStatus.ACCEPTED

@@ -14,15 +14,13 @@ import structlog
 from elasticsearch import Elasticsearch, helpers
 
 from services.index import metrics
-from shared.es import IndexNames
+from shared.es import PUBLISHED, IndexNames
 from shared.events import ArticleEvent, Operation
 from shared.models import ArticlePayload, article_path
 from shared.state import StateStore
 from shared.text import clean_body, remove_boilerplate, slugify, strip_tags
 
 log = structlog.get_logger()
-
-PUBLISHED = "published"
 
 
 @dataclass
@@ -89,7 +87,7 @@ def _removal_document(event: ArticleEvent, existing: dict[str, Any] | None) -> d
             doc.pop("title", None)
     doc.update(
         {
-            "status": event.op.value,
+            "status": event.op.status.value,
             "revision": event.revision,
             "version": event.version,
             "indexed_at": datetime.now(UTC).isoformat(),

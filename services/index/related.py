@@ -9,12 +9,11 @@ from typing import Any
 import structlog
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
-from shared.es import IndexNames
+from shared.es import PUBLISHED, IndexNames
 from shared.text import normalise_title
 
 log = structlog.get_logger()
 
-PUBLISHED = "published"
 _FIELDS = ["uid", "title", "path", "published_at", "section", "status", "newsroom"]
 _JAKARTA = timezone(timedelta(hours=7))
 

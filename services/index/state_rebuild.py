@@ -19,12 +19,15 @@ from redis import Redis
 
 from shared.es import IndexNames
 from shared.events import Operation
+from shared.models import LEGACY_DOC_STATUS
 from shared.state import SEQUENCE_BITS, StateStore
 
 log = structlog.get_logger()
 
 # The op each Elasticsearch status stands for (the worker writes the op's value as the status).
-_OP_BY_STATUS = {"published": Operation.UPSERT, "withdraw": Operation.WITHDRAW, "delete": Operation.DELETE}
+_OP_BY_STATUS = {op.status.value: op for op in Operation} | {
+    legacy: next(op for op in Operation if op.status == status) for legacy, status in LEGACY_DOC_STATUS.items()
+}
 
 _SOURCE_FIELDS = [
     "uid",

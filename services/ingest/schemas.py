@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.models import ArticleIn
+from shared.models import ArticleIn, ArticleStatus
 
 EXAMPLE_ARTICLE: dict[str, Any] = {
     "external_id": "2026-05-29-banjir-jakarta",
@@ -94,7 +94,7 @@ class ArticleStateOut(BaseModel):
     uid: str
     external_id: str
     newsroom: str
-    status: Literal["accepted", "indexed", "failed", "withdrawn", "deleted"]
+    status: ArticleStatus
     version: int
     revision: int
     title: str | None = None

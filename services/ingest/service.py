@@ -386,7 +386,7 @@ def get_article(*, store: StateStore, settings: IngestSettings, newsroom: str, e
     path = fields.pop("path", None)
     if state.status != ArticleStatus.FAILED:
         fields.pop("error", None)
-    url = public_url(site_url=settings.site_url, path=path) if state.status == ArticleStatus.INDEXED else None
+    url = public_url(site_url=settings.site_url, path=path) if state.status == ArticleStatus.PUBLISHED else None
     return ArticleStateOut.model_validate({**fields, "url": url})
 
 

@@ -8,9 +8,9 @@ from typing import Any
 import structlog
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
-from services.publish.search import LIST_SOURCE, MAX_WINDOW, PUBLISHED
+from services.publish.search import LIST_SOURCE, MAX_WINDOW
 from shared.errors import ServiceUnavailable
-from shared.es import IndexNames
+from shared.es import PUBLISHED, IndexNames
 
 log = structlog.get_logger()
 

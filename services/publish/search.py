@@ -12,9 +12,8 @@ from typing import Any, Literal
 
 from elasticsearch import AsyncElasticsearch
 
-from shared.es import IndexNames
+from shared.es import PUBLISHED, IndexNames
 
-PUBLISHED = "published"
 # Elasticsearch's default max_result_window: deeper pages would error, so they are refused earlier.
 MAX_WINDOW = 10_000
 # The typo-tolerant clause expands every term; a few terms are enough to rescue a misspelling.

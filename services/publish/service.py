@@ -10,9 +10,8 @@ from elasticsearch import AsyncElasticsearch
 
 from services.publish import repository
 from services.publish.formatting import parse_dt
-from services.publish.search import PUBLISHED
 from shared.errors import Gone, NotFound
-from shared.es import IndexNames
+from shared.es import PUBLISHED, IndexNames
 
 UID = re.compile(r"^[0-9a-f]{16}$")
 UID_TAIL = re.compile(r"-([0-9a-f]{16})$")

@@ -35,7 +35,7 @@ def test_seed_article_is_published_and_found_by_another_inflection(
     assert "Tinggalkan Balasan" not in page.text
 
     state = ingest.get(f"/v1/articles/{seed_article['external_id']}").json()
-    assert state["status"] == "indexed"
+    assert state["status"] == "published"
 
 
 def test_articles_analyzer_stems_indonesian(es: Elasticsearch, names: IndexNames) -> None:

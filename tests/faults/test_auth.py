@@ -41,7 +41,7 @@ def test_another_newsrooms_key_cannot_read_change_or_delete(faults_stack: FaultS
 
         wait_until(lambda: _doc(stack, article_uid(intruder, "berita-1")), timeout=30, what="intruder's copy indexed")
         state = mine.get(path).json()
-        assert (state["title"], state["version"], state["status"]) == ("Asli", 1, "indexed")
+        assert (state["title"], state["version"], state["status"]) == ("Asli", 1, "published")
         doc = _doc(stack, uid)
         assert doc is not None
         assert (doc["title"], doc["version"], doc["newsroom"], doc["status"]) == ("Asli", 1, owner, "published")

@@ -69,7 +69,7 @@ def test_a_takedown_during_a_long_outage_reads_failed_and_a_repeat_takes_it_down
     owner = {"external_id": f"owner-{word}", "title": f"Pengungsi banjir {word} di Garut bertambah", "body": body}
     for article in (victim, owner):
         assert client.post("/v1/articles", json=article).status_code == 202
-    uids = {a["external_id"]: _wait_status(client, a["external_id"], "indexed", 30)["uid"] for a in (victim, owner)}
+    uids = {a["external_id"]: _wait_status(client, a["external_id"], "published", 30)["uid"] for a in (victim, owner)}
     victim_uid, owner_uid = uids[victim["external_id"]], uids[owner["external_id"]]
     path = _state(client, victim["external_id"])["url"].split("://", 1)[1].split("/", 1)[1]
     wait_until(

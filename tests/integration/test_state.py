@@ -26,7 +26,7 @@ def test_status_is_derived_from_applied_revision_in_any_order(redis: Redis, pref
     # A fast worker applies the revision before ingest recorded "accepted".
     store.mark_applied("fast-worker", rev)
     store.commit("fast-worker", rev, op="upsert", version=1)
-    assert store.get("fast-worker").status == "indexed"
+    assert store.get("fast-worker").status == "published"
     assert revision_for(1, 5) < revision_for(2, 1)
 
 
@@ -69,7 +69,7 @@ def test_a_revision_that_was_applied_is_never_reported_failed(redis: Redis, pref
     # The rest of its batch failed for good; the failure handler marks every event of the batch.
     assert not store.mark_failed("applied-then-batch-failed", rev, "PoisonEventError: another event")
     state = store.get("applied-then-batch-failed")
-    assert state.status == "indexed"
+    assert state.status == "published"
     assert "failed_revision" not in state.fields and "error" not in state.fields
 
 

@@ -125,8 +125,8 @@ def test_after_losing_redis_rebuild_lets_updates_takedowns_and_versions_work(
     assert rebuilt["scanned"] >= 4 and rebuilt["written"] >= 4, rebuilt
 
     states = {name: ingest.get(f"/v1/articles/{external_id}").json() for name, external_id in ids.items()}
-    assert (states["explicit"]["version"], states["explicit"]["status"]) == (3, "indexed")
-    assert (states["implicit"]["version"], states["implicit"]["status"]) == (2, "indexed")
+    assert (states["explicit"]["version"], states["explicit"]["status"]) == (3, "published")
+    assert (states["implicit"]["version"], states["implicit"]["status"]) == (2, "published")
     assert (states["withdrawn"]["version"], states["withdrawn"]["status"]) == (1, "withdrawn")
     assert states["huge"]["revision"] == huge["revision"]
     assert states["implicit"]["title"] == f"Banjir implicit kedua {tag}"
@@ -137,10 +137,10 @@ def test_after_losing_redis_rebuild_lets_updates_takedowns_and_versions_work(
     doc = _applied(es, names, update["uid"], update["revision"])
     assert (doc["version"], doc["title"]) == (3, f"Banjir implicit ketiga {tag}")
 
-    # Once the newsroom reads "indexed" at this revision, readers get it (no refresh interval later).
+    # Once the newsroom reads "published" at this revision, readers get it (no refresh interval later).
     def reported() -> bool:
         state = ingest.get(f"/v1/articles/{ids['implicit']}").json()
-        return bool(state["status"] == "indexed" and state["revision"] == update["revision"])
+        return bool(state["status"] == "published" and state["revision"] == update["revision"])
 
     wait_until(reported, timeout=20, what="the update reported indexed")
     page = publish.get(doc["path"])
@@ -150,9 +150,9 @@ def test_after_losing_redis_rebuild_lets_updates_takedowns_and_versions_work(
     stale = ingest.post("/v1/articles", json=_article(ids["explicit"], "Versi lama", version=2))
     assert stale.status_code == 409 and stale.json()["stored_version"] == 3
     unpublished = take_down("explicit", "unpublish")
-    assert _applied(es, names, unpublished["uid"], unpublished["revision"])["status"] == "withdraw"
+    assert _applied(es, names, unpublished["uid"], unpublished["revision"])["status"] == "withdrawn"
     deleted = take_down("explicit", "delete")
-    assert _applied(es, names, deleted["uid"], deleted["revision"])["status"] == "delete"
+    assert _applied(es, names, deleted["uid"], deleted["revision"])["status"] == "deleted"
 
     # The withdrawn story is still withdrawn (a repeat changes nothing) and can come back with a new version.
     assert ingest.post(f"/v1/articles/{ids['withdrawn']}/unpublish").status_code == 200
@@ -180,7 +180,7 @@ def test_rebuild_never_moves_state_backwards(
     _applied(es, names, first["uid"], first["revision"])
     store = StateStore(redis, prefix)
     # The worker records the revision as applied just after writing it to Elasticsearch.
-    wait_until(lambda: store.get(first["uid"]).status == "indexed", timeout=10, what="state indexed")
+    wait_until(lambda: store.get(first["uid"]).status == "published", timeout=10, what="state indexed")
     before = store.get(first["uid"]).fields
     assert before.get("content_hash")
 

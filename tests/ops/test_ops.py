@@ -99,7 +99,7 @@ def test_snapshot_and_restore(
     uid = ingest.post("/v1/articles", json={**seed_article, "external_id": "snapshot-probe"}).json()["uid"]
     wait_for_search(publish, "pertimbangan", uid)
     before = wait_until(
-        lambda: (state := ingest.get("/v1/articles/snapshot-probe").json())["status"] == "indexed" and state,
+        lambda: (state := ingest.get("/v1/articles/snapshot-probe").json())["status"] == "published" and state,
         timeout=20,
         what="indexed",
     )
@@ -112,7 +112,7 @@ def test_snapshot_and_restore(
     later = ingest.post("/v1/articles", json={**seed_article, "external_id": "after-snapshot"})
     assert later.status_code == 202
     wait_until(
-        lambda: ingest.get("/v1/articles/after-snapshot").json()["status"] == "indexed", timeout=20, what="indexed"
+        lambda: ingest.get("/v1/articles/after-snapshot").json()["status"] == "published", timeout=20, what="indexed"
     )
     try:
         # Disaster: the articles index is gone, and so is every key of the prefix in Redis (API keys too).

@@ -62,7 +62,7 @@ def test_an_event_elasticsearch_refuses_is_dead_lettered_alone_and_the_batch_goe
 
     for event in good:
         wait_until(
-            lambda e=event: store.get(e.uid).status == "indexed", timeout=20, what="the rest of the batch indexed"
+            lambda e=event: store.get(e.uid).status == "published", timeout=20, what="the rest of the batch indexed"
         )
         assert get_doc(es, names, event.uid)
     [letter] = wait_until(lambda: _letters(broker, prefix, poison.uid), timeout=30, what="the poison dead-lettered")
@@ -136,7 +136,7 @@ def test_a_redelivered_takedown_still_cuts_the_story_from_every_list(
     """The worker died after the bulk write: the redelivered takedown gets a 409, yet the lists are cut."""
     story, owner = make_event(f"victim-{unique}", title=f"Cerita {unique}"), make_event(f"owner-{unique}")
     producer([story, owner], related=False)  # no computed lists: only the takedown may touch the owner's list
-    wait_until(lambda: get_doc(es, names, story.uid) and get_doc(es, names, owner.uid), timeout=20, what="indexed")
+    wait_until(lambda: get_doc(es, names, story.uid) and get_doc(es, names, owner.uid), timeout=20, what="published")
     # The owner's stored list shows the story, as related work left it before the takedown.
     item = {"uid": story.uid, "title": story.article.title, "path": "/x", "kind": "computed"}  # type: ignore[union-attr]
     es.index(
@@ -151,7 +151,7 @@ def test_a_redelivered_takedown_still_cuts_the_story_from_every_list(
     es.index(
         index=names.articles,
         id=story.uid,
-        document={**doc, "status": "withdraw", "revision": 2},
+        document={**doc, "status": "withdrawn", "revision": 2},
         version=2,
         version_type="external",
         refresh=True,

@@ -39,7 +39,7 @@ def test_removed_article_leaves_search_and_every_list(
     assert victim.uid in searchable_uids(es, names, nonce)
 
     producer([make_event(victim.external_id, op=op, revision=2)])
-    wait_until(lambda: get_doc(es, names, victim.uid)["status"] == op.value, timeout=20, what="removed")  # type: ignore[index]
+    wait_until(lambda: get_doc(es, names, victim.uid)["status"] == op.status, timeout=20, what="removed")  # type: ignore[index]
     assert victim.uid not in searchable_uids(es, names, nonce)
     # The worker cuts it from every list right after the write (no recomputation needed)…
     wait_until(

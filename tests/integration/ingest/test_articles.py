@@ -24,7 +24,7 @@ def test_create_then_replay_is_unchanged_with_same_answer(ingest: httpx.Client, 
         **{k: v for k, v in first.json().items() if k not in moving},
         "result": "unchanged",
     }
-    assert again.json()["status"] in {"accepted", "indexed"}
+    assert again.json()["status"] in {"accepted", "published"}
 
 
 def test_older_version_is_409_with_stored_version(ingest: httpx.Client, new_article: Make) -> None:
@@ -74,7 +74,7 @@ def test_state_shows_status_timestamps_and_absolute_url_once_indexed(
 
     def indexed() -> dict[str, Any] | None:
         state = ingest.get(path).json()
-        return state if state["status"] == "indexed" else None
+        return state if state["status"] == "published" else None
 
     state = wait_until(indexed, timeout=20, what="article indexed")
     assert isinstance(state, dict)
@@ -117,7 +117,7 @@ def test_republish_after_withdraw(ingest: httpx.Client, new_article: Make) -> No
     ingest.post(f"/v1/articles/{article['external_id']}/unpublish")
     again = ingest.post("/v1/articles", json={**article, "version": 2})
     assert again.status_code == 202
-    assert ingest.get(f"/v1/articles/{article['external_id']}").json()["status"] in {"accepted", "indexed"}
+    assert ingest.get(f"/v1/articles/{article['external_id']}").json()["status"] in {"accepted", "published"}
 
 
 def wait_status(ingest: httpx.Client, path: str, status: str, timeout: float = 15) -> dict[str, Any]:

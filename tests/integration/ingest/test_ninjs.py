@@ -57,7 +57,7 @@ def test_takedown_versions_are_bounded_like_upserts(ingest: httpx.Client, worker
     upsert = ingest.post("/v1/ninjs", json=_item(uri, version=str(2**43)))
     assert upsert.status_code == 422
     assert upsert.json()["errors"][0]["pointer"] == "/version"
-    state = wait_status(ingest, f"/v1/articles/{uri}", "indexed")
+    state = wait_status(ingest, f"/v1/articles/{uri}", "published")
     assert state["version"] == 1
 
 

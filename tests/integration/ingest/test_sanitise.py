@@ -20,7 +20,7 @@ def test_xss_corpus_never_reaches_readers(
     uid = accepted.json()["uid"]
 
     def indexed() -> bool:
-        return bool(ingest.get(f"/v1/articles/{article['external_id']}").json()["status"] == "indexed")
+        return bool(ingest.get(f"/v1/articles/{article['external_id']}").json()["status"] == "published")
 
     wait_until(indexed, timeout=20, what="xss article indexed")
     stored = publish.get(f"/api/v1/articles/{uid}")

@@ -48,11 +48,11 @@ def test_epoch_millisecond_versions_through_bulk_stay_exact(
     assert resp.status_code == 202, resp.text
     for article, item in zip(articles, resp.json()["items"], strict=True):
         path = f"/v1/articles/{article['external_id']}"
-        state = wait_status(ingest, path, "indexed")
+        state = wait_status(ingest, path, "published")
         assert state["version"] == article["version"]
         assert state["revision"] == item["revision"] and state["revision"] >> 20 == article["version"]
         newer = ingest.post("/v1/articles", json={**article, "title": "Judul baru", "version": article["version"] + 1})
         assert newer.status_code == 202
-        assert wait_status(ingest, path, "indexed")["version"] == article["version"] + 1
+        assert wait_status(ingest, path, "published")["version"] == article["version"] + 1
         stale = ingest.post("/v1/articles", json={**article, "title": "Judul lama"})
         assert stale.status_code == 409

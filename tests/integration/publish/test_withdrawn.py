@@ -148,7 +148,7 @@ def test_related_lists_show_only_published_stories(
         names,
         [_removal(withdrawn, Operation.WITHDRAW), _removal(deleted, Operation.DELETE)],
     )
-    assert es.get(index=names.articles, id=withdrawn_uid)["_source"]["status"] == "withdraw"
+    assert es.get(index=names.articles, id=withdrawn_uid)["_source"]["status"] == "withdrawn"
     _store_related(es, names, owner_uid, items)
 
     path = es.get(index=names.articles, id=owner_uid)["_source"]["path"]
