@@ -266,6 +266,9 @@ up_rabbitmq() {
   (rabbit_env; cd "$RABBIT_DIR"; as_user "$RABBIT_USER" /usr/lib/rabbitmq/bin/rabbitmq-server -detached) \
     >"$RUN_DIR/rabbit-start.log" 2>&1
   for _ in $(seq 1 60); do epmd_up && break; sleep 0.5; done
+  # The pid file exists (pre-created for the daemon user) but stays empty until the node writes it, and
+  # `rabbitmqctl wait` calls an empty one garbage instead of waiting: wait for the pid first.
+  for _ in $(seq 1 120); do [ -s "$RABBIT_PID" ] && break; sleep 0.5; done
   rabbitctl wait --timeout 60 "$RABBIT_PID" >/dev/null
   log "rabbitmq healthy on amqp://127.0.0.1:$RABBIT_PORT"
 }
