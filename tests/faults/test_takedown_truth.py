@@ -51,11 +51,6 @@ def _wait_status(client: httpx.Client, external_id: str, status: str, timeout: f
     )
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="passes alone (106 s); failed once in a full run on a loaded machine after the ES-outage test: "
-    "cause not yet found (issue 11 note), so it cannot block CI until it is",
-)
 def test_a_takedown_during_a_long_outage_reads_failed_and_a_repeat_takes_it_down_everywhere(
     faults_stack: FaultStack, short_budget: tuple[Proc, str]
 ) -> None:
