@@ -15,8 +15,9 @@ from shared.text import slugify
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
 # Control characters (other than tab and newlines) are never meant in a headline or label, and some
-# (U+0000) are refused by Elasticsearch's completion field: reject them at the door, not in a worker.
-NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+# (U+0000) are refused by Elasticsearch's completion field; the non-characters U+FFFE/U+FFFF cannot be
+# carried by XML (feeds, sitemaps). Reject them at the door with a pointer, not later in a worker.
+NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]*$"
 ShortText = Annotated[str, Field(min_length=1, max_length=300, pattern=NO_CONTROL)]
 Tag = Annotated[str, Field(min_length=1, max_length=100, pattern=NO_CONTROL)]
 # Kabar's revision puts the version in the high bits of a 63-bit number (see shared/state.py);
