@@ -11,8 +11,9 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOCAL="${KABAR_LOCAL_DIR:-$ROOT/.local}"
-# The one place the Elasticsearch version lives; the Python client's major must match (pyproject.toml).
-ES_VERSION="${KABAR_ES_VERSION:-9.5.4}"
+# The Elasticsearch version lives in one place, deploy/elasticsearch/Dockerfile (compose builds the same).
+ES_VERSION="${KABAR_ES_VERSION:-$(sed -n 's/^ARG ES_VERSION=//p' "$ROOT/deploy/elasticsearch/Dockerfile")}"
+[ -n "$ES_VERSION" ] || { echo "[services] no ES_VERSION in deploy/elasticsearch/Dockerfile" >&2; exit 1; }
 ES_PORT="${KABAR_ES_PORT:-9200}"
 ES_HEAP="${KABAR_ES_HEAP:-1g}"
 ES_USER="kabar-es"
