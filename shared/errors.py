@@ -32,10 +32,6 @@ class Unauthorized(KabarError):
     status, title, type_slug = 401, "Unauthorized", "unauthorized"
 
 
-class Forbidden(KabarError):
-    status, title, type_slug = 403, "Forbidden", "forbidden"
-
-
 class NotFound(KabarError):
     status, title, type_slug = 404, "Not found", "not-found"
 
@@ -64,6 +60,14 @@ class ServiceUnavailable(KabarError):
     status, title, type_slug = 503, "Service unavailable", "unavailable"
 
 
+PROBLEM_TYPES = "https://kabar.dev/problems/"
+
+
+def problem_type(type_slug: str) -> str:
+    """The RFC 9457 `type` URI of a problem: one base for every service."""
+    return PROBLEM_TYPES + type_slug
+
+
 def problem(
     *,
     status: int,
@@ -75,7 +79,7 @@ def problem(
     **extra: Any,
 ) -> JSONResponse:
     body = {
-        "type": f"https://kabar.dev/problems/{type_slug}",
+        "type": problem_type(type_slug),
         "title": title,
         "status": status,
         "detail": detail,

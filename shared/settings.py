@@ -11,7 +11,6 @@ class KabarSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KABAR_", env_file=".env", extra="ignore")
 
-    environment: str = "development"
     es_url: str = "http://127.0.0.1:9200"
     es_username: str | None = None
     es_password: SecretStr | None = None
@@ -20,7 +19,6 @@ class KabarSettings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Prefix for every index, alias, queue and Redis key, so test runs and tenants never collide.
     prefix: str = Field(default="kabar", pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")
-    timezone: str = "Asia/Jakarta"
     site_url: str = "http://127.0.0.1:8002"
     log_level: str = "INFO"
     log_json: bool = True

@@ -6,7 +6,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.errors import PROBLEM_JSON
+from shared.errors import PROBLEM_JSON, problem_type
 
 
 class _TooLarge(Exception):
@@ -67,7 +67,7 @@ class RequestSizeLimit:
     async def _reject(self, scope: Scope, send: Send) -> None:
         body = json.dumps(
             {
-                "type": "https://kabar.dev/problems/payload-too-large",
+                "type": problem_type("payload-too-large"),
                 "title": "Payload too large",
                 "status": 413,
                 "detail": f"The request body is larger than {self.max_bytes} bytes.",

@@ -32,6 +32,7 @@ from shared.errors import (
     PayloadTooLarge,
     Unprocessable,
     json_pointer,
+    problem_type,
 )
 from shared.events import ArticleEvent, Operation
 from shared.models import MAX_VERSION, ArticleIn, ArticlePayload, ArticleStatus, article_path, article_uid
@@ -227,7 +228,7 @@ def _rejection(index: int, exc: Exception, external_id: str | None = None) -> Bu
             {"pointer": f"/{index}" + json_pointer(e.get("loc", ())), "detail": str(e.get("msg"))} for e in exc.errors()
         ]
         problem = ItemProblem(
-            type="https://kabar.dev/problems/validation-error",
+            type=problem_type("validation-error"),
             title="Unprocessable content",
             status=422,
             detail="The article has invalid fields.",
@@ -237,7 +238,7 @@ def _rejection(index: int, exc: Exception, external_id: str | None = None) -> Bu
         assert isinstance(exc, KabarError)
         errors = [{**e, "pointer": f"/{index}{e['pointer']}"} for e in exc.extra.get("errors", [])]
         problem = ItemProblem(
-            type=f"https://kabar.dev/problems/{exc.type_slug}",
+            type=problem_type(exc.type_slug),
             title=exc.title,
             status=exc.status,
             detail=exc.detail,
