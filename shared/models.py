@@ -12,7 +12,9 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, 
 
 from shared.text import slugify
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
+# Kabar's one newsroom time zone (WIB): naive times, local dates in URLs, date filters, reader dates.
+LOCAL_TZ = "Asia/Jakarta"
+JAKARTA = ZoneInfo(LOCAL_TZ)
 
 # Control characters (other than tab and newlines) are never meant in a headline or label, and some
 # (U+0000) are refused by Elasticsearch's completion field; the non-characters U+FFFE/U+FFFF cannot be

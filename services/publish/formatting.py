@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 
+from shared.models import LOCAL_TZ
+
 _ZONE_ABBR = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
 
 
@@ -16,7 +18,7 @@ def parse_dt(value: str | datetime | None) -> datetime | None:
     return datetime.fromisoformat(value)
 
 
-def long_datetime(value: str | datetime | None, *, locale: str = "id", tz: str = "Asia/Jakarta") -> str:
+def long_datetime(value: str | datetime | None, *, locale: str = "id", tz: str = LOCAL_TZ) -> str:
     """'Senin, 27 Desember 2021 · 10.15 WIB' (Indonesian) or the English equivalent."""
     dt = parse_dt(value)
     if dt is None:
@@ -27,7 +29,7 @@ def long_datetime(value: str | datetime | None, *, locale: str = "id", tz: str =
     return f"{day} · {clock} {_ZONE_ABBR.get(tz, local.tzname() or '')}".strip()
 
 
-def short_date(value: str | datetime | None, *, locale: str = "id", tz: str = "Asia/Jakarta") -> str:
+def short_date(value: str | datetime | None, *, locale: str = "id", tz: str = LOCAL_TZ) -> str:
     dt = parse_dt(value)
     if dt is None:
         return ""

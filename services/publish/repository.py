@@ -11,6 +11,7 @@ from elasticsearch import AsyncElasticsearch, NotFoundError
 from services.publish.search import LIST_SOURCE, MAX_WINDOW
 from shared.errors import ServiceUnavailable
 from shared.es import PUBLISHED, IndexNames
+from shared.models import LOCAL_TZ
 
 log = structlog.get_logger()
 
@@ -174,7 +175,7 @@ async def sitemap_months(*, es: AsyncElasticsearch, names: IndexNames) -> list[d
                 "date_histogram": {
                     "field": "published_at",
                     "calendar_interval": "month",
-                    "time_zone": "Asia/Jakarta",
+                    "time_zone": LOCAL_TZ,
                     "format": "yyyy-MM",
                     "min_doc_count": 1,
                 },
@@ -201,7 +202,7 @@ async def sitemap_urls(
                         "gte": month,
                         "lt": f"{month}||+1M",
                         "format": "yyyy-MM",
-                        "time_zone": "Asia/Jakarta",
+                        "time_zone": LOCAL_TZ,
                     }
                 }
             }

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from elasticsearch import AsyncElasticsearch
 
 from shared.es import PUBLISHED, IndexNames
+from shared.models import LOCAL_TZ
 
 # Elasticsearch's default max_result_window: deeper pages would error, so they are refused earlier.
 MAX_WINDOW = 10_000
@@ -117,7 +118,7 @@ def filter_clauses(params: SearchParams, *, skip: str | None = None) -> list[dic
         {"term": {FACETS[name]: value}} for name, value in params.filters.items() if name != skip
     ]
     if skip != "date" and (params.date_from or params.date_to):
-        bounds: dict[str, str] = {"time_zone": "Asia/Jakarta"}
+        bounds: dict[str, str] = {"time_zone": LOCAL_TZ}
         if params.date_from:
             bounds["gte"] = params.date_from.isoformat()
         if params.date_to and params.date_to < date.max:
