@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
+from elasticsearch import ApiError, AsyncElasticsearch, Elasticsearch, NotFoundError, helpers
 
 from shared.models import ArticleStatus
 from shared.settings import KabarSettings
@@ -226,19 +226,28 @@ class IndexNames:
         return f"{self.prefix}-articles-v{TEMPLATE_VERSION}-{time.time_ns()}"
 
 
-def create_client(settings: KabarSettings, **kwargs: Any) -> Elasticsearch:
-    """An Elasticsearch client configured from settings; callers own and close it."""
+def _client_options(settings: KabarSettings) -> dict[str, Any]:
+    """Address, credentials, timeouts and retries: the same for every client, sync or async."""
     auth = None
     if settings.es_username and settings.es_password:
         auth = (settings.es_username, settings.es_password.get_secret_value())
-    return Elasticsearch(
-        settings.es_url,
-        basic_auth=auth,
-        request_timeout=settings.es_request_timeout,
-        retry_on_timeout=True,
-        max_retries=2,
-        **kwargs,
-    )
+    return {
+        "hosts": settings.es_url,
+        "basic_auth": auth,
+        "request_timeout": settings.es_request_timeout,
+        "retry_on_timeout": True,
+        "max_retries": 2,
+    }
+
+
+def create_client(settings: KabarSettings, **kwargs: Any) -> Elasticsearch:
+    """An Elasticsearch client configured from settings; callers own and close it."""
+    return Elasticsearch(**_client_options(settings), **kwargs)
+
+
+def create_async_client(settings: KabarSettings, **kwargs: Any) -> AsyncElasticsearch:
+    """The asyncio twin of create_client (publish), with the same settings; callers own and close it."""
+    return AsyncElasticsearch(**_client_options(settings), **kwargs)
 
 
 def article_template_body(names: IndexNames) -> dict[str, Any]:

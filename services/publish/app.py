@@ -40,7 +40,7 @@ from shared.errors import (
     problem,
     validation_problem,
 )
-from shared.es import IndexNames
+from shared.es import IndexNames, create_async_client
 from shared.logging import configure_logging
 from shared.observability import RequestContextMiddleware, install_observability
 from shared.purge import PurgeNotice, follow_purges
@@ -74,16 +74,10 @@ def create_app(settings: PublishSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        from elasticsearch import AsyncElasticsearch
         from redis.asyncio import Redis
 
         configure_logging(level=settings.log_level, json=settings.log_json)
-        auth = None
-        if settings.es_username and settings.es_password:
-            auth = (settings.es_username, settings.es_password.get_secret_value())
-        es = AsyncElasticsearch(
-            settings.es_url, basic_auth=auth, request_timeout=settings.es_request_timeout, connections_per_node=64
-        )
+        es = create_async_client(settings, connections_per_node=64)
         # Only for purge notices: pages never wait on Redis, and publish serves on while it is down.
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2)
         page_cache = MicroCache(
