@@ -45,7 +45,11 @@ SCRIPT_KNOBS: dict[str, tuple[str, str, str]] = {
     "KABAR_REDIS_PORT": ("scripts/services.sh", "6379", "Redis port on loopback"),
     "KABAR_SKIP_BROWSER": ("scripts/setup.sh", "0", "1: do not install Chromium (browser tests then fail)"),
     "KABAR_COMPOSE_VERSION": ("scripts/compose.sh", "v2.40.3", "Docker Compose built from the Go proxy"),
-    "KABAR_REDIS_ACL_FILE": ("deploy/redis/start.sh", "/tmp/kabar-users.acl", "where the compose Redis writes ACLs"),
+    "KABAR_REDIS_ACL_FILE": (
+        "deploy/redis/start.sh",
+        "/tmp/kabar-users.acl",  # noqa: S108 - a name in a table, inside the container
+        "where the compose Redis writes ACLs",
+    ),
     "KABAR_DEMO_INGEST_PORT": ("scripts/demo.py", "8001", "demo ingest port"),
     "KABAR_DEMO_PUBLISH_PORT": ("scripts/demo.py", "8002", "demo reader site port"),
     "KABAR_SHARED_DATA": ("shared/corpora.py", "../shared/data", "the corpora folder (tests, demo, benches)"),
