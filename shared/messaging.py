@@ -97,16 +97,18 @@ def task_queues(prefix: str) -> list[Queue]:
     ]
 
 
+def _dead_letter_bound(prefix: str, name: str, **arguments: object) -> Queue:
+    """A quorum queue bound to the prefix's dead-letter exchange: it receives every dead letter."""
+    q = Queues(prefix)
+    exchange = Exchange(q.dead_letter_exchange, type="direct", durable=True)
+    return Queue(
+        name, exchange, routing_key=q.dead_letter, durable=True, queue_arguments={"x-queue-type": "quorum", **arguments}
+    )
+
+
 def dead_letter_queue(prefix: str) -> Queue:
     """Where poison messages wait for an operator (`kabar dead-letters`); replicated like the work queues."""
-    q = Queues(prefix)
-    return Queue(
-        q.dead_letter,
-        Exchange(q.dead_letter_exchange, type="direct", durable=True),
-        routing_key=q.dead_letter,
-        durable=True,
-        queue_arguments={"x-queue-type": "quorum"},
-    )
+    return _dead_letter_bound(prefix, Queues(prefix).dead_letter)
 
 
 # A notice that cannot be handled (Redis down) is retried this many times, then dropped: the letter itself
@@ -116,14 +118,7 @@ NOTICE_DELIVERY_LIMIT = 50
 
 def dead_notice_queue(prefix: str) -> Queue:
     """A copy of every dead letter (same exchange and key), read by workers to mark those articles failed."""
-    q = Queues(prefix)
-    return Queue(
-        q.dead_notices,
-        Exchange(q.dead_letter_exchange, type="direct", durable=True),
-        routing_key=q.dead_letter,
-        durable=True,
-        queue_arguments={"x-queue-type": "quorum", "x-delivery-limit": NOTICE_DELIVERY_LIMIT},
-    )
+    return _dead_letter_bound(prefix, Queues(prefix).dead_notices, **{"x-delivery-limit": NOTICE_DELIVERY_LIMIT})
 
 
 def declare_topology(connection: Connection, prefix: str) -> None:
