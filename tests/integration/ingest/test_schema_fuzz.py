@@ -13,17 +13,14 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from schemathesis.core.result import Ok
 
 from shared.errors import PROBLEM_JSON
+from tests.fuzzing import live_operations
 
 
 @pytest.fixture(scope="module")
 def operations(ingest_url: str) -> list[schemathesis.APIOperation]:
-    schema = schemathesis.openapi.from_url(f"{ingest_url}/openapi.json")
-    results = list(schema.get_all_operations())
-    assert all(isinstance(r, Ok) for r in results), "the ingest schema must be valid OpenAPI"
-    return [r.ok() for r in results if isinstance(r, Ok)]
+    return live_operations(f"{ingest_url}/openapi.json", "ingest")
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])

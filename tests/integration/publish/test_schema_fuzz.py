@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from schemathesis.core.result import Ok
 
 from shared.errors import PROBLEM_JSON
+from tests.fuzzing import live_operations
 from tests.integration.publish.conftest import Corpus
 from tests.stack import operator_url
 
@@ -32,10 +32,7 @@ UNPARSEABLE = "Invalid HTTP request received."
 
 @pytest.fixture(scope="module")
 def operations(publish_url: str, corpus: Corpus) -> list[schemathesis.APIOperation]:
-    schema = schemathesis.openapi.from_url(f"{operator_url(publish_url)}/openapi.json")
-    results = list(schema.get_all_operations())
-    assert all(isinstance(r, Ok) for r in results), "the publish schema must be valid OpenAPI"
-    return [r.ok() for r in results if isinstance(r, Ok)]
+    return live_operations(f"{operator_url(publish_url)}/openapi.json", "publish")
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
