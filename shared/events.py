@@ -1,7 +1,8 @@
 """Versioned event contracts between ingest and the index workers.
 
 Ingest sends these as Celery task kwargs by task name; it never imports worker code. A consumer
-accepts every schema version it knows and refuses the rest, so a rolling deploy never misreads one.
+accepts every schema version it knows and refuses the rest, so a rolling deploy never misreads one:
+`ArticleEvent` (V2) reads a V1 message as the V2 event it stands for.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
+from shared.article import PreparedArticle, prepare
 from shared.models import ArticlePayload, ArticleStatus
 
 
@@ -34,14 +36,13 @@ _APPLIED = {
 }
 
 
-class ArticleEventV1(BaseModel):
-    """One change to one article.
+class _ArticleEventFields(BaseModel):
+    """What every version of the article event says about the change itself.
 
     `revision` is Kabar's own per-article sequence, assigned at ingest: it is the Elasticsearch
     external version, so replays and out-of-order deliveries can never move an article backwards.
     """
 
-    schema_version: Literal[1] = 1
     event_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     op: Operation
     uid: str
@@ -51,7 +52,40 @@ class ArticleEventV1(BaseModel):
     version: int = Field(ge=1)
     accepted_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     request_id: str | None = None
+
+
+class ArticleEventV1(_ArticleEventFields):
+    """One change to one article, carrying the normalised (sanitised, not yet prepared) payload."""
+
+    schema_version: Literal[1] = 1
     article: ArticlePayload | None = None
 
+    def upgrade(self) -> ArticleEventV2:
+        """The V2 event this one stands for: its article prepared by the very function ingest now calls."""
+        fields = {name: getattr(self, name) for name in _ArticleEventFields.model_fields}
+        return ArticleEventV2(**fields, article=prepare(self.article) if self.article else None)
 
-ArticleEvent = ArticleEventV1
+
+class ArticleEventV2(_ArticleEventFields):
+    """One change to one article, carrying the article as readers and search will see it."""
+
+    schema_version: Literal[2] = 2
+    article: PreparedArticle | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_v1(cls, data: Any) -> Any:
+        """Read a V1 event as the V2 event it stands for.
+
+        V1 messages queued before the deploy that brought V2 are still delivered to new workers; an
+        in-process builder still handing over a V1 payload (a bench) gets the same conversion.
+        """
+        if isinstance(data, dict) and (
+            data.get("schema_version") == 1 or isinstance(data.get("article"), ArticlePayload)
+        ):
+            upgraded = ArticleEventV1.model_validate({**data, "schema_version": 1}).upgrade()
+            return {name: getattr(upgraded, name) for name in ArticleEventV2.model_fields}
+        return data
+
+
+ArticleEvent = ArticleEventV2

@@ -10,8 +10,6 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.text import slugify
-
 # Kabar's one newsroom time zone (WIB): naive times, local dates in URLs, date filters, reader dates.
 LOCAL_TZ = "Asia/Jakarta"
 JAKARTA = ZoneInfo(LOCAL_TZ)
@@ -151,14 +149,3 @@ class ArticlePayload(BaseModel):
 def article_uid(newsroom: str, external_id: str) -> str:
     """Stable public id of an article: the same newsroom and external id always give the same uid."""
     return hashlib.sha256(f"{newsroom}\x00{external_id}".encode()).hexdigest()[:16]
-
-
-def article_path(*, uid: str, title: str, section: str | None, published_at: datetime) -> str:
-    """The reader URL path: section, local date and slug, ending in the uid that finds the article.
-
-    Publish looks an article up by the uid alone and 301s any other path to this one, so a changed
-    title (new slug) keeps every old URL working.
-    """
-    local = published_at.astimezone(JAKARTA)
-    section_slug = slugify(section or "berita", max_length=40)
-    return f"/{section_slug}/{local:%Y/%m/%d}/{slugify(title)}-{uid}"

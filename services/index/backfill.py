@@ -12,25 +12,25 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from services.index.indexer import apply_events
+from shared.article import prepare_article
 from shared.es import IndexNames
 from shared.events import ArticleEvent, Operation
 from shared.models import ArticleIn
-from shared.payload import normalise
 from shared.state import StateStore, revision_for
 
 
 def upsert_event(article: dict[str, Any] | ArticleIn, *, newsroom: str, version: int = 1) -> ArticleEvent:
     """The upsert event ingest would publish for this native article (raises ValidationError if invalid)."""
     parsed = article if isinstance(article, ArticleIn) else ArticleIn.model_validate(article)
-    payload = normalise(newsroom=newsroom, article=parsed, version=version)
+    prepared = prepare_article(newsroom=newsroom, article=parsed, version=version)
     return ArticleEvent(
         op=Operation.UPSERT,
-        uid=payload.uid,
+        uid=prepared.uid,
         newsroom=newsroom,
-        external_id=payload.external_id,
+        external_id=prepared.external_id,
         revision=revision_for(version, 1),
         version=version,
-        article=payload,
+        article=prepared,
     )
 
 

@@ -14,11 +14,10 @@ import structlog
 from elasticsearch import Elasticsearch, helpers
 
 from services.index import metrics
+from shared.article import PreparedArticle
 from shared.es import PUBLISHED, IndexNames
 from shared.events import ArticleEvent, Operation
-from shared.models import ArticlePayload, article_path
 from shared.state import StateStore
-from shared.text import clean_body, remove_boilerplate, slugify, strip_tags
 
 log = structlog.get_logger()
 
@@ -34,15 +33,9 @@ class ApplyResult:
 
 
 def build_document(event: ArticleEvent) -> dict[str, Any]:
-    """The searchable document of an upsert: cleaned text, editors' inline links cut out and kept."""
-    article: ArticlePayload | None = event.article
+    """The searchable document of an upsert: the prepared article as ingest worked it out, mapped."""
+    article: PreparedArticle | None = event.article
     assert article is not None, "upsert events carry the article"
-    title = strip_tags(article.title)
-    body = clean_body(article.body_html, title=title, section=article.section)
-    editor_related = [r.model_dump(exclude_none=True) for r in article.related]
-    editor_related += [
-        {"title": link.text, **({"url": link.href} if link.href else {}), "inline": True} for link in body.links
-    ]
     return {
         "uid": event.uid,
         "newsroom": event.newsroom,
@@ -50,28 +43,28 @@ def build_document(event: ArticleEvent) -> dict[str, Any]:
         "status": PUBLISHED,
         "revision": event.revision,
         "version": event.version,
-        "title": title,
-        "title_suggest": {"input": [title], "weight": 1},
-        "dek": remove_boilerplate(strip_tags(article.dek)) if article.dek else None,
-        "body_text": body.text,
-        "body_html": body.html,
+        "title": article.title,
+        "title_suggest": {"input": [article.title], "weight": 1},
+        "dek": article.dek,
+        "body_text": article.body_text,
+        "body_html": article.body_html,
         "section": article.section,
-        "section_slug": slugify(article.section or "berita", max_length=40),
+        "section_slug": article.section_slug,
         "tags": article.tags,
         "authors": article.authors,
         "byline": article.byline,
         "dateline": article.dateline,
         "language": article.language,
         "source": article.source,
-        "slug": slugify(title),
-        "path": article_path(uid=event.uid, title=title, section=article.section, published_at=article.published_at),
+        "slug": article.slug,
+        "path": article.path,
         "canonical_url": article.canonical_url,
         "published_at": article.published_at.isoformat(),
         "updated_at": article.updated_at.isoformat() if article.updated_at else None,
         "accepted_at": event.accepted_at.isoformat(),
         "indexed_at": datetime.now(UTC).isoformat(),
         "images": [i.model_dump(mode="json") for i in article.images],
-        "editor_related": editor_related,
+        "editor_related": [link.model_dump(exclude_none=True) for link in article.editor_links],
     }
 
 

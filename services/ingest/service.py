@@ -24,6 +24,7 @@ from services.ingest.schemas import (
     ItemProblem,
     NinjsAccepted,
 )
+from shared.article import PreparedArticle, normalise, prepare
 from shared.errors import (
     Conflict,
     Gone,
@@ -35,8 +36,7 @@ from shared.errors import (
     problem_type,
 )
 from shared.events import ArticleEvent, Operation
-from shared.models import MAX_VERSION, ArticleIn, ArticlePayload, ArticleStatus, article_path, article_uid
-from shared.payload import normalise
+from shared.models import MAX_VERSION, ArticleIn, ArticleStatus, article_uid
 from shared.state import ArticleState, StateStore
 
 log = structlog.get_logger()
@@ -63,7 +63,7 @@ class _Plan:
 
     uid: str
     version: int
-    payload: ArticlePayload
+    article: PreparedArticle
 
 
 def _plan(*, state: ArticleState, newsroom: str, article: ArticleIn) -> _Plan | None:
@@ -91,36 +91,43 @@ def _plan(*, state: ArticleState, newsroom: str, article: ArticleIn) -> _Plan | 
                 f"Version {version} was already accepted with different content; send a higher version.",
                 extra={"stored_version": state.version},
             )
-    return _Plan(uid=state.uid, version=version, payload=payload)
+    # Prepared only now: a replay, answered `unchanged` above, costs the sanitiser and a hash, no more.
+    prepared = prepare(payload)
+    if not prepared.title:
+        raise Unprocessable(
+            "The title has no text once its markup is removed.",
+            extra={"errors": [{"pointer": "/title", "detail": "needs text outside tags"}]},
+        )
+    return _Plan(uid=state.uid, version=version, article=prepared)
 
 
 def _upsert_event(*, plan: _Plan, revision: int, request_id: str | None) -> ArticleEvent:
     return ArticleEvent(
         op=Operation.UPSERT,
         uid=plan.uid,
-        newsroom=plan.payload.newsroom,
-        external_id=plan.payload.external_id,
+        newsroom=plan.article.newsroom,
+        external_id=plan.article.external_id,
         revision=revision,
         version=plan.version,
-        article=plan.payload,
+        article=plan.article,
         request_id=request_id,
     )
 
 
 def _upsert_fields(event: ArticleEvent) -> dict[str, Any]:
-    payload = event.article
-    assert payload is not None
+    article = event.article
+    assert article is not None
+    # The title and path the index will hold, from the same prepared article: the URL answered now is
+    # the one the page answers 200 on.
     return {
         "op": Operation.UPSERT.value,
         "version": event.version,
-        "content_hash": payload.content_hash,
+        "content_hash": article.content_hash,
         "newsroom": event.newsroom,
         "external_id": event.external_id,
-        "title": payload.title,
+        "title": article.title,
         "accepted_at": event.accepted_at.isoformat(),
-        "path": article_path(
-            uid=event.uid, title=payload.title, section=payload.section, published_at=payload.published_at
-        ),
+        "path": article.path,
     }
 
 

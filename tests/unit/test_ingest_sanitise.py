@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from services.ingest.service import normalise
+from shared.article import normalise
 from shared.models import ArticleIn
 
 XSS_CORPUS = [

@@ -12,6 +12,7 @@ from celery import Celery
 from elasticsearch import Elasticsearch
 
 from services.publish.search import SearchParams, build_request
+from shared.article import prepare
 from shared.es import IndexNames
 from shared.events import ArticleEvent, Operation
 from shared.messaging import TASK_INDEX_EVENTS, Queues, celery_config
@@ -38,18 +39,21 @@ def make_event(
     uid = article_uid(NEWSROOM, external_id)
     article = None
     if op == Operation.UPSERT:
-        article = ArticlePayload(
-            uid=uid,
-            newsroom=NEWSROOM,
-            external_id=external_id,
-            title=title,
-            body_html=body_to_safe_html(body=None, paragraphs=paragraphs or [title]),
-            section=section,
-            tags=tags or [],
-            published_at=published_at or datetime.now(UTC),
-            related=[RelatedRef(title=t) for t in related_titles or []],
-            version=revision,
-            content_hash=uuid.uuid4().hex,
+        # A normalised payload prepared as ingest prepares it: the V2 event ingest sends.
+        article = prepare(
+            ArticlePayload(
+                uid=uid,
+                newsroom=NEWSROOM,
+                external_id=external_id,
+                title=title,
+                body_html=body_to_safe_html(body=None, paragraphs=paragraphs or [title]),
+                section=section,
+                tags=tags or [],
+                published_at=published_at or datetime.now(UTC),
+                related=[RelatedRef(title=t) for t in related_titles or []],
+                version=revision,
+                content_hash=uuid.uuid4().hex,
+            )
         )
     return ArticleEvent(
         op=op, uid=uid, newsroom=NEWSROOM, external_id=external_id, revision=revision, version=revision, article=article
