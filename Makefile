@@ -28,7 +28,7 @@ test-fast: services-up
 	$(PY) -m pytest -q -m "not slow and not browser" $(PYTEST_ARGS)
 
 lint:
-	mypy shared services
+	mypy shared services harness
 	lint-imports
 	ruff check .
 	ruff format --check .
@@ -38,7 +38,7 @@ format:
 	ruff format .
 
 typecheck:
-	mypy shared services
+	mypy shared services harness
 
 bench: services-up ## benchmarks: JSON lines + tables, each with its baseline from the same run
 	$(PY) -m bench.run_all

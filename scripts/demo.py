@@ -11,7 +11,6 @@ import itertools
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -21,6 +20,7 @@ from typing import Any
 import httpx
 from tqdm import tqdm
 
+from harness.procs import Proc, api_command, worker_command
 from shared.corpora import shared_data_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,65 +39,19 @@ def _env() -> dict[str, str]:
     return env
 
 
-PROCESSES: dict[str, list[str]] = {
-    "ingest": [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "services.ingest.app:create_app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(INGEST_PORT),
-        "--workers",
-        "2",
-        "--no-access-log",
-    ],
-    "publish": [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "services.publish.app:create_app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(PUBLISH_PORT),
-        "--workers",
-        "2",
-        "--no-access-log",
-    ],
-    # Separate workers for indexing and related links, as deployed (see docker-compose.yml).
-    "worker": [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "services.index.worker",
-        "worker",
-        "-c",
-        "2",
-        "-l",
-        "INFO",
-        "-n",
-        "demo-index@%h",
-    ],
-    "worker-related": [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "services.index.worker",
-        "worker",
-        "-c",
-        "1",
-        "-l",
-        "INFO",
-        "-n",
-        "demo-related@%h",
-    ],
-}
+def processes(prefix: str) -> dict[str, list[str]]:
+    """The demo's processes: both APIs with two workers each, index and related work in separate workers."""
+    return {
+        "ingest": api_command("services.ingest.app:create_app", port=INGEST_PORT, workers=2, log_level="info"),
+        "publish": api_command("services.publish.app:create_app", port=PUBLISH_PORT, workers=2, log_level="info"),
+        # Separate workers for indexing and related links, as deployed (see docker-compose.yml).
+        "worker": worker_command(prefix=prefix, queues=("index",), concurrency=2, node="demo-index"),
+        "worker-related": worker_command(prefix=prefix, queues=("related",), concurrency=1, node="demo-related"),
+    }
+
+
+# The pid files `demo down` reads, in the order `demo up` starts the processes.
+PROCESS_NAMES = ("ingest", "publish", "worker", "worker-related")
 
 
 def _pidfile(name: str) -> Path:
@@ -113,27 +67,20 @@ def _alive(pid: int) -> bool:
 
 
 def start_processes() -> None:
-    RUN.mkdir(parents=True, exist_ok=True)
     from services.index.config import IndexSettings
 
-    prefix = IndexSettings().prefix
-    for name, args in PROCESSES.items():
+    for name, args in processes(IndexSettings().prefix).items():
         pidfile = _pidfile(name)
         if pidfile.exists() and _alive(int(pidfile.read_text())):
             print(f"[demo] {name} already running")
             continue
-        if name.startswith("worker"):
-            args = [*args, "-Q", f"{prefix}.related" if name == "worker-related" else f"{prefix}.index"]
-        log = (RUN / f"demo-{name}.log").open("ab")
-        proc = subprocess.Popen(
-            args, cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        proc = Proc(name, args, _env(), log_path=RUN / f"demo-{name}.log").start()
         pidfile.write_text(str(proc.pid))
-        print(f"[demo] started {name} (pid {proc.pid}, log {RUN / f'demo-{name}.log'})")
+        print(f"[demo] started {name} (pid {proc.pid}, log {proc.log_path})")
 
 
 def stop_processes() -> None:
-    for name in PROCESSES:
+    for name in PROCESS_NAMES:
         pidfile = _pidfile(name)
         if not pidfile.exists():
             continue

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,13 +15,13 @@ from elasticsearch import Elasticsearch
 from kombu import Connection
 from redis import Redis
 
+from harness.procs import Proc, free_port, kabar_env, start_api, start_worker, wait_until
 from services.index.celery_app import bootstrap
 from services.index.config import IndexSettings
 from services.ingest.auth import create_key
 from shared.corpora import shared_data_dir
 from shared.es import IndexNames, create_client, drop_indices
 from shared.messaging import Queues
-from tests.stack import Proc, free_port, start_api, start_worker, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = shared_data_dir()
@@ -36,21 +35,13 @@ def prefix() -> str:
 
 @pytest.fixture(scope="session")
 def stack_env(prefix: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KABAR_")}
-    env.update(
-        {
-            "KABAR_PREFIX": prefix,
-            "KABAR_LOG_JSON": "true",
-            "KABAR_RELATED_COUNTDOWN_SECONDS": "0.2",
-            "KABAR_RELATED_REFRESH_DEBOUNCE_SECONDS": "0.5",
-            "PYTHONUNBUFFERED": "1",
-            "KABAR_WORKER_METRICS_PORT": str(free_port()),
-        }
+    return kabar_env(
+        prefix,
+        KABAR_LOG_JSON="true",
+        KABAR_RELATED_COUNTDOWN_SECONDS="0.2",
+        KABAR_RELATED_REFRESH_DEBOUNCE_SECONDS="0.5",
+        KABAR_WORKER_METRICS_PORT=str(free_port()),
     )
-    for key in ("KABAR_ES_URL", "KABAR_BROKER_URL", "KABAR_REDIS_URL"):
-        if key in os.environ:
-            env[key] = os.environ[key]
-    return env
 
 
 @pytest.fixture(scope="session")

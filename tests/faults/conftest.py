@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,12 +21,12 @@ from elasticsearch import Elasticsearch
 from kombu import Connection
 from redis import Redis
 
+from harness.procs import Proc, kabar_env, start_api, start_worker
 from services.index.celery_app import bootstrap
 from services.index.config import IndexSettings
 from services.ingest.auth import create_key
 from shared.es import IndexNames, create_client, drop_indices
 from shared.messaging import Queues
-from tests.stack import Proc, start_api, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES_SH = ROOT / "scripts" / "services.sh"
@@ -81,43 +79,14 @@ class FaultStack:
         return Queues(self.prefix)
 
     def start_worker(
-        self, concurrency: int = 2, *, env: dict[str, str] | None = None, queues: tuple[str, ...] = ()
+        self, concurrency: int = 2, *, env: dict[str, str] | None = None, queues: tuple[str, ...] = ("index",)
     ) -> Proc:
-        """A worker on the index queue only.
+        """A worker on the index queue only, unless told otherwise (queue kinds: "index", "related").
 
         Related-link tasks are scheduled (so that code path runs) but left queued: they are not what
         these tests check, and on two cores they would only slow indexing down.
         """
-        proc = Proc(
-            "faults-worker",
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "services.index.worker",
-                "worker",
-                "-Q",
-                ",".join(queues or (self.queues.index,)),
-                "-c",
-                str(concurrency),
-                "-l",
-                "INFO",
-                "-n",
-                f"faults-{time.time_ns()}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            env or self.env,
-        ).start()
-
-        def ready() -> bool:
-            if not proc.alive():
-                raise RuntimeError(f"worker exited:\n{proc.tail()}")
-            return "ready." in proc.log_path.read_text(errors="replace")
-
-        wait_until(ready, timeout=60, what="celery worker ready")
+        proc = start_worker(env or self.env, prefix=self.prefix, concurrency=concurrency, name="faults", queues=queues)
         self.workers.append(proc)
         return proc
 
@@ -142,21 +111,17 @@ def faults_stack() -> Iterator[FaultStack]:
     """Bring the private services up (idempotent), run ingest on them, and take everything down after."""
     services_sh("up", timeout=600)
     prefix = f"f{uuid.uuid4().hex[:8]}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KABAR_")}
-    env.update(
-        {
-            "KABAR_PREFIX": prefix,
-            "KABAR_ES_URL": ES_URL,
-            "KABAR_BROKER_URL": BROKER_URL,
-            "KABAR_REDIS_URL": REDIS_URL,
-            "KABAR_LOG_JSON": "true",
-            "PYTHONUNBUFFERED": "1",
-            # Outages here last ~45 s (Elasticsearch restarts slowly): a shorter backoff cap makes
-            # workers notice the recovery sooner, and more retries keep the total patience well
-            # above the outage, as the default policy (12 retries, 60 s cap) does.
-            "KABAR_RETRY_BACKOFF_MAX_SECONDS": "10",
-            "KABAR_MAX_RETRIES": "40",
-        }
+    env = kabar_env(
+        prefix,
+        KABAR_ES_URL=ES_URL,
+        KABAR_BROKER_URL=BROKER_URL,
+        KABAR_REDIS_URL=REDIS_URL,
+        KABAR_LOG_JSON="true",
+        # Outages here last ~45 s (Elasticsearch restarts slowly): a shorter backoff cap makes
+        # workers notice the recovery sooner, and more retries keep the total patience well
+        # above the outage, as the default policy (12 retries, 60 s cap) does.
+        KABAR_RETRY_BACKOFF_MAX_SECONDS="10",
+        KABAR_MAX_RETRIES="40",
     )
     settings = IndexSettings(prefix=prefix, es_url=ES_URL, broker_url=BROKER_URL, redis_url=REDIS_URL)
     names = IndexNames(prefix)

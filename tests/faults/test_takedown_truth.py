@@ -29,7 +29,7 @@ def short_budget(faults_stack: FaultStack) -> Iterator[tuple[Proc, str]]:
         worker.stop()
     env = {**stack.env, "KABAR_MAX_RETRIES": "1", "KABAR_RETRY_BACKOFF_MAX_SECONDS": "1"}
     env.update({"KABAR_RELATED_COUNTDOWN_SECONDS": "0.2", "KABAR_RELATED_REFRESH_DEBOUNCE_SECONDS": "0.5"})
-    worker = stack.start_worker(env=env, queues=(stack.queues.index, stack.queues.related))
+    worker = stack.start_worker(env=env, queues=("index", "related"))
     publish, url = start_api("faults-publish", "services.publish.app:create_app", stack.env)
     try:
         yield worker, url
