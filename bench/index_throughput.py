@@ -13,60 +13,26 @@ figure. Prints JSON lines and a table.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 import uuid
-from datetime import UTC, datetime
-from itertools import cycle
 from typing import Any
 
 from celery import Celery
 from elasticsearch import helpers
-from pydantic import ValidationError
-from redis import Redis
 
+from harness.cleanup import drop_prefix
+from harness.corpus import replay_events
+from harness.procs import kabar_env, start_worker
+from harness.results import emit, print_table
 from services.index.celery_app import bootstrap
 from services.index.config import IndexSettings
 from services.index.indexer import build_document
-from services.ingest.service import normalise
-from shared.corpora import load, raw_dir
-from shared.es import IndexNames, create_client, drop_indices
-from shared.events import ArticleEvent, Operation
+from shared.es import IndexNames, create_client
 from shared.messaging import TASK_INDEX_EVENTS, Queues, celery_config
-from shared.models import ArticleIn
-from tests.stack import start_worker
 
-DATA = raw_dir()
+BENCH = "index_throughput"
 NEWSROOM = "bench"
-
-
-def corpus_events(n: int, corpus: str) -> list[ArticleEvent]:
-    """n upsert events: the corpus replayed with fresh external ids until there are enough."""
-    base: list[dict[str, Any]] = []
-    for raw in load(corpus, DATA):
-        try:
-            ArticleIn.model_validate(raw)
-        except ValidationError:
-            continue
-        base.append(raw)
-    events = []
-    for i, raw in zip(range(n), cycle(base), strict=False):
-        article = ArticleIn.model_validate({**raw, "external_id": f"{raw['external_id'][:150]}-r{i}"})
-        payload = normalise(newsroom=NEWSROOM, article=article, version=1)
-        events.append(
-            ArticleEvent(
-                op=Operation.UPSERT,
-                uid=payload.uid,
-                newsroom=NEWSROOM,
-                external_id=payload.external_id,
-                revision=1,
-                version=1,
-                accepted_at=datetime.now(UTC),
-                article=payload,
-            )
-        )
-    return events
 
 
 def wait_for_count(es: Any, index: str, n: int, timeout: float) -> float:
@@ -94,14 +60,12 @@ def main() -> None:
     names = IndexNames(prefix)
     es = create_client(settings).options(request_timeout=120)
     bootstrap(settings)
-    events = corpus_events(args.articles, args.corpus)
+    events = replay_events(args.articles, spec=args.corpus, newsroom=NEWSROOM, tag=prefix)
     payloads = [e.model_dump(mode="json") for e in events]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KABAR_")}
-    env.update({"KABAR_PREFIX": prefix, "KABAR_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"})
+    env = kabar_env(prefix, KABAR_LOG_LEVEL="WARNING")
     worker = start_worker(env, prefix=prefix, concurrency=args.concurrency, name="bench-worker")
     producer = Celery("bench-producer", set_as_current=False)
     producer.conf.update(celery_config(broker_url=settings.broker_url, prefix=prefix))
-    rows = []
     try:
         t0 = time.monotonic()
         for start in range(0, len(payloads), args.batch):
@@ -113,17 +77,18 @@ def main() -> None:
         published = time.monotonic()
         done = wait_for_count(es, names.articles, len(events), timeout=900)
         pipeline_s = done - t0
-        rows.append(
-            {
-                "path": "broker→worker→ES",
-                "articles": len(events),
-                "seconds": round(pipeline_s, 2),
-                "articles_per_s": round(len(events) / pipeline_s, 1),
-                "publish_seconds": round(published - t0, 2),
-                "batch": args.batch,
-                "concurrency": args.concurrency,
-                "related_scheduled": False,
-            }
+        pipeline = emit(
+            BENCH,
+            "pipeline_articles_per_s",
+            round(len(events) / pipeline_s, 1),
+            "articles/s",
+            path="broker→worker→ES",
+            articles=len(events),
+            seconds=round(pipeline_s, 2),
+            publish_seconds=round(published - t0, 2),
+            batch=args.batch,
+            concurrency=args.concurrency,
+            related_scheduled=False,
         )
 
         # The same documents, built up front, straight into a fresh index from the same template.
@@ -145,34 +110,23 @@ def main() -> None:
         )
         done = wait_for_count(es, raw_index, len(events), timeout=900)
         raw_s = done - t1
-        rows.append(
-            {
-                "path": f"parallel_bulk x{args.concurrency} (raw)",
-                "articles": ok,
-                "seconds": round(raw_s, 2),
-                "articles_per_s": round(len(events) / raw_s, 1),
-                "batch": args.batch,
-            }
+        raw = emit(
+            BENCH,
+            "raw_bulk_articles_per_s",
+            round(len(events) / raw_s, 1),
+            "articles/s",
+            path=f"parallel_bulk x{args.concurrency} (raw)",
+            articles=ok,
+            seconds=round(raw_s, 2),
+            batch=args.batch,
         )
-        ratio = rows[1]["seconds"] / rows[0]["seconds"]
-        rows.append({"ratio_pipeline_to_raw": round(ratio, 3)})
-        for row in rows:
-            print(json.dumps(row))
-        print()
-        print(f"{'path':<22}{'articles':>10}{'seconds':>10}{'art/s':>10}")
-        for row in rows[:2]:
-            print(f"{row['path']:<22}{row['articles']:>10}{row['seconds']:>10}{row['articles_per_s']:>10}")
-        print(f"pipeline / raw bulk throughput: {ratio:.0%}")
+        ratio = emit(BENCH, "backfill_ratio_pct", round(raw_s / pipeline_s * 100, 1), "%", target=">= 70")
+        print_table([pipeline, raw, ratio], ["metric", "value", "unit", "path", "articles", "seconds"], title=BENCH)
     finally:
         worker.stop()
         producer.close()
-        drop_indices(es, names)
-        with Redis.from_url(settings.redis_url) as redis:
-            for key in redis.scan_iter(f"{prefix}:*", count=1000):
-                redis.delete(key)
-        with producer.connection_for_write() as conn, conn.channel() as channel:
-            for q in (Queues(prefix).index, Queues(prefix).related, Queues(prefix).dead_letter):
-                channel.queue_delete(q)
+        es.close()
+        drop_prefix(prefix)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import itertools
 import json
-import os
 import sys
 import time
 import uuid
@@ -24,21 +21,21 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
-from kombu import Connection
 from redis import Redis
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from harness.cleanup import drop_prefix  # noqa: E402
+from harness.corpus import replay  # noqa: E402
+from harness.procs import kabar_env, start_api  # noqa: E402
+from harness.results import emit, print_table, summary  # noqa: E402
 from services.ingest.auth import create_key  # noqa: E402
 from services.ingest.config import IngestSettings  # noqa: E402
 from services.ingest.publisher import EventPublisher  # noqa: E402
-from shared import corpora  # noqa: E402
 from shared.events import ArticleEvent, Operation  # noqa: E402
-from shared.messaging import dead_letter_queue, task_queues  # noqa: E402
-from tests.stack import start_api  # noqa: E402
 
-RAW = corpora.raw_dir()
+BENCH = "ingest_bench"
 
 
 def echo_app() -> FastAPI:
@@ -56,22 +53,26 @@ def echo_app() -> FastAPI:
     return app
 
 
-def articles(limit: int) -> Iterator[dict[str, Any]]:
-    """Corpus articles with fresh external ids, so every POST is a real accept."""
-    run = uuid.uuid4().hex[:6]
-    source = itertools.islice(corpora.load("all", RAW), limit)
-    for i, article in enumerate(itertools.cycle(list(source))):
-        yield {**article, "external_id": f"bench-{run}-{i}"}
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+def latency(name: str, latencies: list[float], elapsed: float, **labels: Any) -> dict[str, Any]:
+    """One result: the p99 latency in ms, with p50, p95 and the request rate beside it."""
+    ms = summary([s * 1000 for s in latencies], digits=2)
+    rps = round(len(latencies) / elapsed, 1)
+    p50, p95 = ms.get("p50"), ms.get("p95")
+    return emit(
+        BENCH, f"{name}_p99", ms.get("p99"), "ms", requests=len(latencies), rps=rps, p50_ms=p50, p95_ms=p95, **labels
+    )
 
 
 async def drive_single(
-    url: str, path: str, headers: dict[str, str], source: Iterator[dict[str, Any]], concurrency: int, seconds: float
-) -> dict[str, Any]:
+    name: str | None,
+    url: str,
+    path: str,
+    headers: dict[str, str],
+    source: Iterator[dict[str, Any]],
+    concurrency: int,
+    seconds: float,
+) -> dict[str, Any] | None:
+    """`concurrency` clients POSTing one article at a time for `seconds`; a result unless a warm-up (no name)."""
     latencies: list[float] = []
     errors: dict[int, int] = {}
     deadline = time.perf_counter() + seconds
@@ -89,19 +90,12 @@ async def drive_single(
         started = time.perf_counter()
         await asyncio.gather(*(one_client() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-    return {
-        "requests": len(latencies),
-        "rps": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
-        "p95_ms": round(percentile(latencies, 0.95) * 1000, 2),
-        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
-        "errors": errors,
-    }
+    return None if name is None else latency(name, latencies, elapsed, concurrency=concurrency, errors=errors)
 
 
 async def drive_bulk(
     url: str, headers: dict[str, str], source: Iterator[dict[str, Any]], batch: int, concurrency: int, seconds: float
-) -> dict[str, Any]:
+) -> list[dict[str, Any]]:
     accepted = 0
     latencies: list[float] = []
     errors: dict[int, int] = {}
@@ -125,13 +119,9 @@ async def drive_bulk(
         started = time.perf_counter()
         await asyncio.gather(*(one_client() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-    return {
-        "requests": len(latencies),
-        "articles_per_s": round(accepted / elapsed, 1),
-        "p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
-        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
-        "errors": errors,
-    }
+    labels = {"batch": batch, "concurrency": concurrency, "errors": errors}
+    speed = emit(BENCH, "bulk_articles_per_s", round(accepted / elapsed, 1), "articles/s", **labels)
+    return [speed, latency("bulk_ndjson", latencies, elapsed, **labels)]
 
 
 def raw_publish(settings: IngestSettings, seconds: float) -> dict[str, Any]:
@@ -146,21 +136,7 @@ def raw_publish(settings: IngestSettings, seconds: float) -> dict[str, Any]:
         publisher.publish([event])
         latencies.append(time.perf_counter() - started)
     publisher.close()
-    return {
-        "requests": len(latencies),
-        "rps": round(len(latencies) / seconds, 1),
-        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
-        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
-    }
-
-
-def cleanup(settings: IngestSettings, redis: Redis) -> None:
-    with Connection(settings.broker_url) as conn, conn.channel() as channel:
-        for queue in [*task_queues(settings.prefix), dead_letter_queue(settings.prefix)]:
-            with contextlib.suppress(Exception):
-                channel.queue_delete(queue.name)
-    for key in redis.scan_iter(f"{settings.prefix}:*", count=5000):
-        redis.delete(key)
+    return latency("raw_kombu_publish_confirm", latencies, seconds, concurrency=1)
 
 
 def main() -> int:
@@ -172,47 +148,36 @@ def main() -> int:
 
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     settings = IngestSettings(prefix=prefix)
-    redis = Redis.from_url(settings.redis_url)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KABAR_")}
-    env.update({"KABAR_PREFIX": prefix, "KABAR_RATE_LIMIT_PER_MINUTE": "100000000", "KABAR_LOG_LEVEL": "WARNING"})
-    for key in ("KABAR_BROKER_URL", "KABAR_REDIS_URL", "KABAR_ES_URL"):
-        if key in os.environ:
-            env[key] = os.environ[key]
-    key = create_key(redis=redis, prefix=prefix, newsroom="bench")
+    env = kabar_env(prefix, KABAR_RATE_LIMIT_PER_MINUTE="100000000", KABAR_LOG_LEVEL="WARNING")
+    with Redis.from_url(settings.redis_url) as redis:
+        key = create_key(redis=redis, prefix=prefix, newsroom="bench")
     headers = {"Authorization": f"Bearer {key}"}
-    source = articles(args.articles)
+    # Valid articles with fresh ids, so every POST is a real accept.
+    source = replay(tag=f"bench-{uuid.uuid4().hex[:6]}", limit=args.articles)
     rows: list[dict[str, Any]] = []
-
-    def emit(row: dict[str, Any]) -> None:
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-
-    ingest, ingest_url = start_api("bench-ingest", "services.ingest.app:create_app", env)
-    echo, echo_url = start_api("bench-echo", "bench.ingest_bench:echo_app", env)
+    procs = []
     try:
-        asyncio.run(drive_single(ingest_url, "/v1/articles", headers, source, 10, 1.0))  # warm up
-        emit({"bench": "raw_kombu_publish_confirm", "concurrency": 1, **raw_publish(settings, args.seconds)})
-        for concurrency in (1, 10, 50):
-            result = asyncio.run(drive_single(echo_url, "/echo", {}, source, concurrency, args.seconds))
-            emit({"bench": "echo_baseline", "concurrency": concurrency, **result})
-            result = asyncio.run(drive_single(ingest_url, "/v1/articles", headers, source, concurrency, args.seconds))
-            emit({"bench": "single_post", "concurrency": concurrency, **result})
+        ingest, ingest_url = start_api("bench-ingest", "services.ingest.app:create_app", env)
+        procs.append(ingest)
+        echo, echo_url = start_api("bench-echo", "bench.ingest_bench:echo_app", env)
+        procs.append(echo)
+        asyncio.run(drive_single(None, ingest_url, "/v1/articles", headers, source, 10, 1.0))  # warm up
+        rows.append(raw_publish(settings, args.seconds))
+        for conc in (1, 10, 50):
+            for name, url, path, auth in (
+                ("echo_baseline", echo_url, "/echo", {}),
+                ("single_post", ingest_url, "/v1/articles", headers),
+            ):
+                row = asyncio.run(drive_single(name, url, path, auth, source, conc, args.seconds))
+                rows += [row] if row else []
         for concurrency in (1, 4):
-            result = asyncio.run(drive_bulk(ingest_url, headers, source, args.batch, concurrency, args.seconds))
-            emit({"bench": "bulk_ndjson", "batch": args.batch, "concurrency": concurrency, **result})
+            rows += asyncio.run(drive_bulk(ingest_url, headers, source, args.batch, concurrency, args.seconds))
     finally:
-        ingest.stop()
-        echo.stop()
-        cleanup(settings, redis)
-        redis.close()
+        for proc in procs:
+            proc.stop()
+        drop_prefix(prefix)
 
-    print()
-    print(f"{'bench':<28}{'conc':>5}{'req/s':>10}{'art/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
-    for row in rows:
-        print(
-            f"{row['bench']:<28}{row['concurrency']:>5}{row.get('rps', ''):>10}{row.get('articles_per_s', ''):>10}"
-            f"{row.get('p50_ms', ''):>9}{row.get('p95_ms', ''):>9}{row.get('p99_ms', ''):>9}"
-        )
+    print_table(rows, ["metric", "concurrency", "value", "unit", "rps", "p50_ms", "p95_ms"], title=BENCH)
     return 0
 
 

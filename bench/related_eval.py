@@ -15,57 +15,34 @@ time. On the 'summarization' corpus, which has no links, reports how often the t
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 from elasticsearch import Elasticsearch, helpers
-from pydantic import ValidationError
 from redis import Redis
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from services.index import indexer
+from harness.cleanup import drop_prefix
+from harness.corpus import upsert_event, valid_articles
+from harness.results import emit, print_table
+from services.index.backfill import apply_in_batches
 from services.index.config import IndexSettings
 from services.index.related import similar_articles
-from services.ingest.service import normalise
-from shared.corpora import load, raw_dir
-from shared.es import IndexNames, create_client, drop_indices, ensure_indices
-from shared.events import ArticleEvent, Operation
-from shared.models import ArticleIn
+from shared.es import IndexNames, create_client, ensure_indices
 from shared.state import StateStore
 from shared.text import normalise_title
 
-DATA = raw_dir()
+BENCH = "related_eval"
 K = 5
 
 
 def load_corpus(*, es: Elasticsearch, redis: Redis, names: IndexNames, corpus: str) -> list[dict[str, Any]]:
     """Index the corpus with the real indexer; return the stored documents."""
-    events = []
-    for raw in load(corpus, DATA):
-        try:
-            payload = normalise(newsroom="eval", article=ArticleIn.model_validate(raw), version=1)
-        except ValidationError:
-            continue
-        events.append(
-            ArticleEvent(
-                op=Operation.UPSERT,
-                uid=payload.uid,
-                newsroom="eval",
-                external_id=payload.external_id,
-                revision=1,
-                version=1,
-                accepted_at=datetime.now(UTC),
-                article=payload,
-            )
-        )
-    store = StateStore(redis, names.prefix)
-    for start in range(0, len(events), 500):
-        indexer.apply_events(es=es, store=store, names=names, events=events[start : start + 500])
-    es.indices.refresh(index=names.articles)
+    events = [upsert_event(raw, newsroom="eval") for raw in valid_articles(corpus)]
+    apply_in_batches(es=es, store=StateStore(redis, names.prefix), names=names, events=events)
     return [h["_source"] for h in helpers.scan(es, index=names.articles, query={"query": {"match_all": {}}})]
 
 
@@ -188,28 +165,22 @@ def main() -> None:
                     ("tfidf", tfidf_ranks(docs, uids, earlier_only)),
                 ):
                     metrics = score(ranked, g) if kind == "links" else agreement(ranked, docs)
-                    rows.append(
-                        {
-                            "corpus": corpus,
-                            "setting": setting,
-                            "engine": name,
-                            "articles": len(uids),
-                            "gold_links": sum(len(v) for v in g.values()) if kind == "links" else None,
-                            **metrics,
-                            "ms_per_article": round(ms, 1),
-                        }
-                    )
-                    print(json.dumps(rows[-1]))
+                    labels = {
+                        "corpus": corpus,
+                        "setting": setting,
+                        "engine": name,
+                        "articles": len(uids),
+                        "gold_links": sum(len(v) for v in g.values()) if kind == "links" else None,
+                    }
+                    for metric, value in {**metrics, "ms_per_article": round(ms, 1)}.items():
+                        emit(BENCH, metric, value, "ms" if metric == "ms_per_article" else "share", **labels)
+                    rows.append({**labels, **metrics, "ms_per_article": round(ms, 1)})
         finally:
-            drop_indices(es, names)
-            for key in redis.scan_iter(f"{prefix}:*", count=1000):
-                redis.delete(key)
+            es.close()
             redis.close()
-    print()
+            drop_prefix(prefix)
     cols = ["corpus", "setting", "engine", "articles", "p@5", "r@5", "mrr", "section@5", "tag@5", "ms_per_article"]
-    print(" | ".join(f"{c:>13}" for c in cols))
-    for row in rows:
-        print(" | ".join(f"{row.get(c, '')!s:>13}" for c in cols))
+    print_table(rows, cols, title="related links: Kabar next to TF-IDF")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """Run every benchmark in bench/ in sequence, collect what they print, and show one table vs targets.
 
 Each bench runs as its own subprocess (`python -m bench.<name>`), its output streamed through. Results
-are read from JSON lines (the convention: {"bench", "metric", "value", "unit"}; older shapes such as
-ingest_bench's per-run rows are read too) and from search_bench's text lines. A bench that is missing,
-fails or times out is reported, never fatal. All rows go to .local/bench/results-<time>.jsonl.
+are its JSON lines in the one schema of harness/results.py ({"bench", "metric", "value", "unit", labels}).
+A bench that is missing, fails or times out is reported, never fatal. All results go to
+.local/bench/results-<time>.jsonl.
 
     python -m bench.run_all [--quick] [--only freshness,search_bench] [--timeout 1800]
 """
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import print_table  # noqa: E402
+from harness.results import emit, find, print_table, read_results  # noqa: E402
 
 # In this order: throughput first, then latency, then quality.
 BENCHES = ["ingest_bench", "index_throughput", "search_bench", "related_eval", "freshness", "text_worst"]
@@ -43,10 +43,6 @@ FULL_ARGS: dict[str, list[str]] = {
     "index_throughput": ["--articles", "50000"],
     "search_bench": ["--articles", "50000"],
 }
-_SEARCH_LINE = re.compile(
-    r"^(?P<name>.+?)\s+n=\s*(?P<n>\d+)\s+err=(?P<err>\d+)\s+p50=\s*(?P<p50>[\d.]+) ms\s+"
-    r"p99=\s*(?P<p99>[\d.]+) ms\s+(?P<rps>[\d.]+) req/s"
-)
 
 
 @dataclass
@@ -57,34 +53,6 @@ class Outcome:
     status: str
     seconds: float = 0.0
     rows: list[dict[str, Any]] = field(default_factory=list)
-
-
-def parse_output(name: str, text: str) -> list[dict[str, Any]]:
-    """Every JSON object line, plus search_bench-style text lines turned into rows."""
-    rows: list[dict[str, Any]] = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("{") and line.endswith("}"):
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(row, dict):
-                rows.append({"_source": name, **row})
-        elif m := _SEARCH_LINE.match(line):
-            rows.append(
-                {
-                    "_source": name,
-                    "bench": name,
-                    "name": m["name"].strip(),
-                    "requests": int(m["n"]),
-                    "errors": int(m["err"]),
-                    "p50_ms": float(m["p50"]),
-                    "p99_ms": float(m["p99"]),
-                    "rps": float(m["rps"]),
-                }
-            )
-    return rows
 
 
 def supported_args(name: str, wanted: list[str]) -> list[str]:
@@ -127,10 +95,13 @@ def run_bench(name: str, *, quick: bool, timeout: float) -> Outcome:
         watchdog.cancel()
     took = time.monotonic() - started
     status = "timeout" if took >= timeout else ("ok" if code == 0 else f"exit {code}")
-    return Outcome(name, status, took, parse_output(name, "".join(lines)))
+    return Outcome(name, status, took, read_results(lines))
 
 
 # ---- figures vs targets -------------------------------------------------------------------------
+
+
+Found = tuple[float | None, str]
 
 
 @dataclass(frozen=True)
@@ -139,72 +110,53 @@ class Figure:
     target: str
     unit: str
     check: Callable[[float], bool]
-    find: Callable[[list[dict[str, Any]]], tuple[float | None, str]]
+    find: Callable[[list[dict[str, Any]]], Found]
 
 
-def _metric(rows: list[dict[str, Any]], source: str, metric: str) -> tuple[float | None, str]:
-    for row in rows:
-        if row.get("_source") == source and row.get("metric") == metric and row.get("value") is not None:
-            return float(row["value"]), ""
-    return None, ""
+def _value(row: dict[str, Any] | None, note: str = "") -> Found:
+    return (None, "") if row is None else (float(row["value"]), note)
 
 
-def _bulk_ingest(rows: list[dict[str, Any]]) -> tuple[float | None, str]:
-    found, note = _metric(rows, "ingest_bench", "bulk_articles_per_s")
-    if found is not None:
-        return found, note
-    bulk = [r for r in rows if r.get("_source") == "ingest_bench" and "bulk" in str(r.get("bench", ""))]
-    best = max(bulk, key=lambda r: r.get("articles_per_s") or 0, default=None)
-    if best is None or best.get("articles_per_s") is None:
-        return None, ""
-    return float(best["articles_per_s"]), f"best of {len(bulk)} runs (conc {best.get('concurrency')})"
+def _bulk_ingest(rows: list[dict[str, Any]]) -> Found:
+    bulk = [r for r in rows if r["bench"] == "ingest_bench" and r["metric"] == "bulk_articles_per_s"]
+    best = max(bulk, key=lambda r: r["value"] or 0, default=None)
+    return _value(best, f"best of {len(bulk)} runs (conc {best['concurrency']})" if best else "")
 
 
-def _single_post_p99(concurrency: int) -> Callable[[list[dict[str, Any]]], tuple[float | None, str]]:
-    def find(rows: list[dict[str, Any]]) -> tuple[float | None, str]:
-        mine = [r for r in rows if r.get("_source") == "ingest_bench" and r.get("concurrency") == concurrency]
-        post = next((r for r in mine if r.get("bench") == "single_post" and r.get("p99_ms") is not None), None)
-        if post is None:
-            return None, ""
-        echo = next((r.get("p99_ms") for r in mine if r.get("bench") == "echo_baseline"), None)
-        return float(post["p99_ms"]), f"echo baseline p99 {echo} ms" if echo is not None else ""
+def _single_post_p99(concurrency: int) -> Callable[[list[dict[str, Any]]], Found]:
+    def found(rows: list[dict[str, Any]]) -> Found:
+        echo = find(rows, "ingest_bench", "echo_baseline_p99", concurrency=concurrency)
+        post = find(rows, "ingest_bench", "single_post_p99", concurrency=concurrency)
+        return _value(post, f"echo baseline p99 {echo['value']} ms" if echo else "")
 
-    return find
+    return found
 
 
-def _backfill_ratio(rows: list[dict[str, Any]]) -> tuple[float | None, str]:
-    for r in rows:
-        if r.get("_source") == "index_throughput" and r.get("ratio_pipeline_to_raw") is not None:
-            speeds = [
-                f"{x['path']} {x['articles_per_s']}/s"
-                for x in rows
-                if x.get("_source") == "index_throughput" and "articles_per_s" in x
-            ]
-            return float(r["ratio_pipeline_to_raw"]) * 100, "; ".join(speeds)
-    return _metric(rows, "index_throughput", "backfill_ratio_pct")
+def _backfill_ratio(rows: list[dict[str, Any]]) -> Found:
+    speeds = [
+        f"{r['path']} {r['value']}/s"
+        for r in rows
+        if r["bench"] == "index_throughput" and r["metric"] in ("pipeline_articles_per_s", "raw_bulk_articles_per_s")
+    ]
+    return _value(find(rows, "index_throughput", "backfill_ratio_pct"), "; ".join(speeds))
 
 
-def _search_line(prefix: str) -> Callable[[list[dict[str, Any]]], tuple[float | None, str]]:
-    def find(rows: list[dict[str, Any]]) -> tuple[float | None, str]:
-        for r in rows:
-            if r.get("_source") == "search_bench" and str(r.get("name", "")).startswith(prefix):
-                direct = next(
-                    (x["p99_ms"] for x in rows if str(x.get("name", "")).startswith("ES direct")),
-                    None,
-                )
-                note = f"{r['rps']:.0f} req/s, {r['errors']} errors"
-                if direct is not None and prefix.endswith("search"):
-                    note += f"; ES direct p99 {direct} ms"
-                return float(r["p99_ms"]), note
-        return None, ""
+def _search(metric: str, clients: int = 20) -> Callable[[list[dict[str, Any]]], Found]:
+    def found(rows: list[dict[str, Any]]) -> Found:
+        row = find(rows, "search_bench", metric, clients=clients)
+        direct = find(rows, "search_bench", "es_direct_p99", clients=clients)
+        note = f"{row['rps']:.0f} req/s, {row['errors']} errors" if row else ""
+        if row and direct and metric == "search_api_p99":
+            note += f"; ES direct p99 {direct['value']} ms"
+        return _value(row, note)
 
-    return find
+    return found
 
 
-def _freshness(rows: list[dict[str, Any]]) -> tuple[float | None, str]:
-    value, _ = _metric(rows, "freshness", "pipeline_to_searchable_p95")
-    floor, _ = _metric(rows, "freshness", "es_direct_to_searchable_p95")
-    return value, f"direct-ES floor p95 {floor} s" if floor is not None else ""
+def _freshness(rows: list[dict[str, Any]]) -> Found:
+    floor = find(rows, "freshness", "es_direct_to_searchable_p95")
+    note = f"direct-ES floor p95 {floor['value']} s" if floor else ""
+    return _value(find(rows, "freshness", "pipeline_to_searchable_p95"), note)
 
 
 FIGURES = [
@@ -213,8 +165,8 @@ FIGURES = [
     Figure("single POST p99 (10 clients)", "< 50", "ms", lambda v: v < 50, _single_post_p99(10)),
     Figure("freshness p95 (50 art/s)", "< 2.5", "s", lambda v: v < 2.5, _freshness),
     Figure("backfill vs raw bulk", ">= 70", "%", lambda v: v >= 70, _backfill_ratio),
-    Figure("search p99 (20 clients)", "< 80", "ms", lambda v: v < 80, _search_line("Kabar /api/v1/search")),
-    Figure("article page p99", "< 30", "ms", lambda v: v < 30, _search_line("Kabar article pages")),
+    Figure("search p99 (20 clients)", "< 80", "ms", lambda v: v < 80, _search("search_api_p99")),
+    Figure("article page p99", "< 30", "ms", lambda v: v < 30, _search("article_page_p99")),
 ]
 
 
@@ -263,7 +215,7 @@ def main() -> int:
     table = summarise(outcomes)
     print_table(table, ["figure", "value", "unit", "target", "verdict", "note"], title="figures vs targets")
     for row in table:
-        print(json.dumps({"bench": "run_all", "metric": row["figure"], **{k: row[k] for k in row if k != "figure"}}))
+        emit("run_all", row["figure"], row["value"], row["unit"], **{k: row[k] for k in ("target", "verdict", "note")})
     missing = [o.name for o in outcomes if o.status == "missing"]
     if missing:
         print(f"\nmissing benchmarks (not in bench/ yet): {', '.join(missing)}")

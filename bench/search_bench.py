@@ -12,9 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import os
 import random
-import statistics
 import sys
 import time
 import uuid
@@ -24,22 +22,22 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import ValidationError
 from redis import Redis
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from services.index.backfill import apply_in_batches, upsert_event  # noqa: E402
+from harness.cleanup import drop_prefix  # noqa: E402
+from harness.corpus import replay_events  # noqa: E402
+from harness.procs import kabar_env, start_api  # noqa: E402
+from harness.results import emit, summary  # noqa: E402
+from services.index.backfill import apply_in_batches  # noqa: E402
 from services.publish.search import SearchParams, build_request  # noqa: E402
-from shared import corpora  # noqa: E402
-from shared.es import IndexNames, create_client, drop_indices, ensure_indices  # noqa: E402
-from shared.events import ArticleEvent  # noqa: E402
+from shared.es import IndexNames, create_client, ensure_indices  # noqa: E402
 from shared.settings import KabarSettings  # noqa: E402
 from shared.state import StateStore  # noqa: E402
-from tests.stack import start_api  # noqa: E402
 
-RAW = corpora.raw_dir()
+BENCH = "search_bench"
 KEYWORDS = [
     "pemerintah", "harga", "pemilu", "banjir", "ekonomi", "presiden", "sepak bola", "vaksin", "listrik",
     "pajak", "kebijakan", "jakarta", "polisi", "investasi", "pendidikan", "kesehatan", "inflasi", "menteri",
@@ -52,18 +50,7 @@ def load(settings: KabarSettings, names: IndexNames, redis: Redis, count: int) -
     es = create_client(settings)
     ensure_indices(es, names)
     store = StateStore(redis, settings.prefix)
-    events: list[ArticleEvent] = []
-    for round_no in itertools.count():
-        for raw in corpora.load("all", RAW):
-            if len(events) >= count:
-                break
-            raw = {**raw, "external_id": f"b{round_no}-{raw['external_id']}"[:200]}
-            try:
-                events.append(upsert_event(raw, newsroom="bench"))
-            except ValidationError:
-                continue
-        if len(events) >= count:
-            break
+    events = replay_events(count, newsroom="bench", tag=settings.prefix)
     started = time.perf_counter()
     apply_in_batches(es=es, store=store, names=names, events=events)
     total = es.count(index=names.articles)["count"]
@@ -93,9 +80,13 @@ def query_mix(docs: list[dict[str, Any]], n: int, rng: random.Random) -> list[di
 
 
 async def run(
-    name: str, clients: int, seconds: float, make: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
-) -> dict[str, float]:
-    """`clients` concurrent loops for `seconds`; latency percentiles in ms and requests per second."""
+    metric: str,
+    name: str,
+    clients: int,
+    seconds: float,
+    make: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]],
+) -> dict[str, Any]:
+    """`clients` concurrent loops for `seconds`: one result, the p99 in ms, with p50 and requests per second."""
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
@@ -123,19 +114,10 @@ async def run(
         started = time.perf_counter()
         await asyncio.gather(*(loop(client) for _ in range(clients)))
         elapsed = time.perf_counter() - started
-    latencies.sort()
-    result = {
-        "requests": len(latencies),
-        "errors": errors,
-        "p50": statistics.median(latencies),
-        "p99": latencies[int(len(latencies) * 0.99) - 1],
-        "rps": len(latencies) / elapsed,
-    }
-    print(
-        f"{name:<28} n={result['requests']:>6} err={errors:<3} p50={result['p50']:6.1f} ms "
-        f"p99={result['p99']:6.1f} ms  {result['rps']:7.1f} req/s"
-    )
-    return result
+    ms = summary(latencies, digits=1)
+    rps = round(len(latencies) / elapsed, 1)
+    labels = {"name": name, "clients": clients, "requests": len(latencies), "errors": errors, "rps": rps}
+    return emit(BENCH, f"{metric}_p99", ms.get("p99"), "ms", p50_ms=ms.get("p50"), **labels)
 
 
 async def bench(publish_url: str, es_url: str, names: IndexNames, docs: list[dict[str, Any]], args: Any) -> None:
@@ -173,18 +155,20 @@ async def bench(publish_url: str, es_url: str, names: IndexNames, docs: list[dic
         # The first level keeps the plain names (bench/run_all.py reads them); later ones say their level.
         tag = "" if n == 0 else f" @{clients}"
         print(f"\n{clients} clients, {args.seconds:.0f}s each, {len(mix)} distinct searches")
-        direct_r = await run(f"ES direct (same queries){tag}", clients, args.seconds, direct)
-        api_r = await run(f"Kabar /api/v1/search{tag}", clients, args.seconds, api)
-        page_r = await run(f"Kabar article pages (uniform){tag}", clients, args.seconds, article)
-        hot_r = await run(f"Kabar article pages (Zipf){tag}", clients, args.seconds, article_popular)
-        print(
-            f"\nsearch overhead ratio (Kabar/ES) at {clients} clients: p50 {api_r['p50'] / direct_r['p50']:.2f}x, "
-            f"p99 {api_r['p99'] / direct_r['p99']:.2f}x"
+        direct_r = await run("es_direct", f"ES direct (same queries){tag}", clients, args.seconds, direct)
+        api_r = await run("search_api", f"Kabar /api/v1/search{tag}", clients, args.seconds, api)
+        page_r = await run("article_page", f"Kabar article pages (uniform){tag}", clients, args.seconds, article)
+        hot_r = await run(
+            "article_page_zipf", f"Kabar article pages (Zipf){tag}", clients, args.seconds, article_popular
         )
-        print(f"targets at {clients} clients: search p99 < 80 ms -> {'met' if api_r['p99'] < 80 else 'MISSED'}; "
-              f"article page p99 < 30 ms -> {'met' if page_r['p99'] < 30 else 'MISSED'}; "
+        print(
+            f"\nsearch overhead ratio (Kabar/ES) at {clients} clients: "
+            f"p50 {api_r['p50_ms'] / direct_r['p50_ms']:.2f}x, p99 {api_r['value'] / direct_r['value']:.2f}x"
+        )
+        print(f"targets at {clients} clients: search p99 < 80 ms -> {'met' if api_r['value'] < 80 else 'MISSED'}; "
+              f"article page p99 < 30 ms -> {'met' if page_r['value'] < 30 else 'MISSED'}; "
               f"{page_r['rps']:.0f} pages/s uniform, {hot_r['rps']:.0f} pages/s Zipf "
-              f"(p99 {hot_r['p99']:.1f} ms)")  # fmt: skip
+              f"(p99 {hot_r['value']:.1f} ms)")  # fmt: skip
 
 
 def main() -> None:
@@ -203,8 +187,7 @@ def main() -> None:
     settings = KabarSettings(prefix=prefix)
     names = IndexNames(prefix)
     redis = Redis.from_url(settings.redis_url)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KABAR_")}
-    env.update({"KABAR_PREFIX": prefix, "KABAR_LOG_LEVEL": "WARNING", "KABAR_ES_URL": settings.es_url})
+    env = kabar_env(prefix, KABAR_LOG_LEVEL="WARNING", KABAR_ES_URL=settings.es_url)
     proc = None
     try:
         docs = load(settings, names, redis, args.articles)
@@ -213,12 +196,8 @@ def main() -> None:
     finally:
         if proc is not None:
             proc.stop()
-        es = create_client(settings)
-        drop_indices(es, names)
-        es.close()
-        for key in redis.scan_iter(f"{prefix}:*", count=1000):
-            redis.delete(key)
         redis.close()
+        drop_prefix(prefix)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import RAW, emit, print_table  # noqa: E402
+from harness.results import emit, print_table  # noqa: E402
 from shared import corpora  # noqa: E402
 from shared import text as current  # noqa: E402
 
@@ -165,7 +165,11 @@ def main() -> int:
     args = parser.parse_args()
     sizes = [1 * KB, 10 * KB, 100 * KB] + ([] if args.quick else [500 * KB])
 
-    articles = [a for a in itertools.islice(corpora.load("all", RAW), args.articles * 3) if a.get("body_paragraphs")]
+    articles = [
+        a
+        for a in itertools.islice(corpora.load("all", corpora.raw_dir()), args.articles * 3)
+        if a.get("body_paragraphs")
+    ]
     articles = articles[:: max(1, len(articles) // args.articles)][: args.articles]  # from every corpus
     mean_kb = sum(len("\n\n".join(a["body_paragraphs"])) for a in articles) / len(articles) / KB
     print(f"baseline: {len(articles)} corpus articles, {mean_kb:.1f} KB of text each on average", flush=True)
