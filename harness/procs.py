@@ -138,6 +138,12 @@ def worker_command(*, prefix: str, queues: Sequence[str], concurrency: int, node
     return [*args, "--without-gossip", "--without-mingle", "--without-heartbeat"]
 
 
+def run_module(module: str, *args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`python -m module args` in the checkout to its end, output captured as text; the caller checks the exit code."""
+    argv = [sys.executable, "-m", module, *args]
+    return subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
+
+
 # Publish serves /metrics, /readyz and /docs on an operator port of its own: reader URL -> operator URL.
 OPERATOR_URLS: dict[str, str] = {}
 

@@ -14,14 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import ValidationError
 
-from shared import corpora
-from shared.corpora import raw_dir
-from shared.models import ArticleIn, article_uid
+from harness.corpus import valid_articles
+from shared.models import article_uid
 
 ROOT = Path(__file__).resolve().parents[2]
-RAW = raw_dir()
 MAX_BODY_CHARS = 500_000
 RETRYABLE = {429, 503}
 
@@ -29,23 +26,12 @@ RETRYABLE = {429, 503}
 @lru_cache(maxsize=1)
 def _corpus(limit: int) -> tuple[dict[str, Any], ...]:
     """Up to `limit` valid corpus articles (read once per session, by path)."""
-    valid: list[dict[str, Any]] = []
-    for raw in itertools.islice(corpora.load("all", RAW), limit * 2):
-        try:
-            article = ArticleIn.model_validate(raw)
-        except ValidationError:
-            continue
-        if sum(len(p) for p in article.body_paragraphs or []) + len(article.body or "") <= MAX_BODY_CHARS:
-            valid.append(raw)
-        if len(valid) >= limit:
-            break
-    return tuple(valid)
+    return tuple(valid_articles("all", limit=limit, max_body_chars=MAX_BODY_CHARS))
 
 
 def corpus_articles(count: int, *, tag: str, offset: int = 0) -> list[dict[str, Any]]:
     """`count` real articles with fresh external ids `{tag}-{n}` (wrapping round the corpus if needed)."""
     pool = _corpus(6000)
-    assert pool, f"no corpus articles under {RAW}"
     out = []
     for n in range(count):
         src = pool[(offset + n) % len(pool)]

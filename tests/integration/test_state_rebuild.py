@@ -6,8 +6,6 @@ Everything runs through the real ingest API, RabbitMQ, Celery workers, Elasticse
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import uuid
 from typing import Any
 
@@ -15,11 +13,11 @@ import httpx
 from elasticsearch import Elasticsearch
 from redis import Redis
 
+from harness.procs import Proc, run_module, wait_until
 from services.index.state_rebuild import rebuild_state
 from shared.es import IndexNames
 from shared.models import MAX_VERSION
 from shared.state import StateStore
-from tests.stack import ROOT, Proc, wait_until
 
 NEWSROOM = "channel9"  # the newsroom of the session's API key (tests/conftest.py)
 
@@ -61,15 +59,7 @@ def _lose_article_state(redis: Redis, prefix: str) -> int:
 
 
 def _kabar(env: dict[str, str], *args: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_module("services.cli", *args, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     # The CLI prints its JSON result after any log lines (it leaves logging unconfigured: stdout).
     return json.loads(done.stdout[done.stdout.index("{\n") :])  # type: ignore[no-any-return]

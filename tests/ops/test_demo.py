@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import httpx
 from elasticsearch import Elasticsearch
 
+from harness.procs import ROOT, free_port, run_module
 from shared.es import delete_matching_indices
-from tests.stack import ROOT, free_port
 
 
 def _demo_pids() -> list[int]:
@@ -35,15 +33,7 @@ def test_demo_serves_a_searchable_archive_and_down_stops_it(stack_env: dict[str,
         "KABAR_DEMO_PUBLISH_PORT": str(publish_port),
     }
     try:
-        up = subprocess.run(
-            [sys.executable, "-m", "scripts.demo", "up", "--detach"],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        up = run_module("scripts.demo", "up", "--detach", env=env, timeout=300)
         assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-2000:]
         assert f"http://127.0.0.1:{publish_port}/" in up.stdout
         started = _demo_pids()
@@ -55,15 +45,7 @@ def test_demo_serves_a_searchable_archive_and_down_stops_it(stack_env: dict[str,
         home = httpx.get(f"http://127.0.0.1:{publish_port}/")
         assert home.status_code == 200 and "Sukamaju" in home.text
     finally:
-        down = subprocess.run(
-            [sys.executable, "-m", "scripts.demo", "down"],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        down = run_module("scripts.demo", "down", env=env)
         delete_matching_indices(es, f"{env['KABAR_PREFIX']}-*")
     assert down.returncode == 0
     assert not any(_alive(pid) for pid in started)

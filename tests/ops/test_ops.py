@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,23 +12,15 @@ import httpx
 from elasticsearch import Elasticsearch
 from redis import Redis
 
+from harness.procs import Proc, operator_url, run_module, wait_until
 from services import ops
 from shared.es import IndexNames, delete_matching_indices
 from shared.settings import KabarSettings
 from tests.conftest import wait_for_search
-from tests.stack import ROOT, Proc, operator_url, wait_until
 
 
 def kabar(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_module("services.cli", *args, env=env)
 
 
 def test_health_and_readiness(ingest_url: str, publish_url: str) -> None:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 
 import httpx
@@ -16,13 +14,13 @@ from elasticsearch import Elasticsearch
 from kombu import Connection, Exchange, Producer
 from redis import Redis
 
+from harness.procs import Proc, run_module, wait_until
 from services.index import deadletters
 from shared.es import IndexNames
 from shared.events import Operation
 from shared.messaging import DELIVERY_LIMIT, Queues, declare_topology
 from shared.state import StateStore
 from tests.integration.index.conftest import get_doc, make_event, related_uids
-from tests.stack import ROOT, Proc, wait_until
 
 
 def _letters(broker: Connection, prefix: str, marker: str) -> list[deadletters.DeadLetter]:
@@ -76,14 +74,7 @@ def test_an_event_elasticsearch_refuses_is_dead_lettered_alone_and_the_batch_goe
     assert _metric(stack_env["KABAR_WORKER_METRICS_PORT"], "kabar_index_item_rejections_total") > rejections_before
 
     env = {**os.environ, **stack_env}
-    health = subprocess.run(
-        [sys.executable, "-m", "services.cli", "worker-health", "--fail-on-dead-letters"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    health = run_module("services.cli", "worker-health", "--fail-on-dead-letters", env=env, timeout=60)
     report = json.loads(health.stdout.strip().splitlines()[-1])
     assert report["workers"] and report["dead_letters"] >= 1
     assert health.returncode == 2

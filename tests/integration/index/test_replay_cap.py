@@ -10,16 +10,15 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 
 import pytest
 from kombu import Connection, Producer
 
+from harness.procs import ROOT, run_module, wait_until
 from services.index import deadletters
 from shared.messaging import Queues, declare_topology
-from tests.stack import ROOT, wait_until
 
 
 @pytest.fixture
@@ -86,14 +85,7 @@ def test_replay_command_ends_with_a_default_cap(broker: Connection, looping: tup
     _dead_letter(broker, own, loop, 2)
     env = {**os.environ, "KABAR_PREFIX": own, "PYTHONPATH": str(ROOT)}
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "services.cli", "dead-letters", "replay"],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = run_module("services.cli", "dead-letters", "replay", env=env, timeout=60)
     except subprocess.TimeoutExpired:
         pytest.fail("`kabar dead-letters replay` kept replaying the messages it had just re-sent")
     assert done.returncode == 0, done.stderr[-2000:]
