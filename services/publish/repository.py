@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -9,7 +10,6 @@ import structlog
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
 from services.publish.search import LIST_SOURCE, MAX_WINDOW
-from shared.errors import ServiceUnavailable
 from shared.es import PUBLISHED, IndexNames
 from shared.models import LOCAL_TZ
 
@@ -32,35 +32,28 @@ async def get_article(*, es: AsyncElasticsearch, names: IndexNames, uid: str) ->
 async def get_article_and_related(
     *, es: AsyncElasticsearch, names: IndexNames, uid: str
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """The article and the still-published part of its stored related list, in one msearch."""
-    # A stored list can name a story withdrawn after it was computed (the worker's cleanup failed or
-    # never ran), so every render checks status. The third search looks the list's related_uids up
-    # server-side (terms lookup: a real-time get of the list) and keeps those published now.
-    # Search is near-real-time: changes show after the next refresh (refresh_interval, 1 s), like
-    # every listing; the page cache keeps purged pages out for longer than that (microcache.settle).
-    resp = await es.msearch(
-        searches=[
-            {"index": names.articles},
-            {**_by_id(uid), "_source": {"excludes": ["title_suggest", "body_text"]}},
-            {"index": names.related},
-            _by_id(uid),
-            {"index": names.articles},
-            {
-                "query": _published([{"terms": {"uid": {"index": names.related, "id": uid, "path": "related_uids"}}}]),
-                # Uids from doc values, no stored fields at all: the cheapest hit (measured against _source: false).
-                "stored_fields": "_none_",
-                "docvalue_fields": ["uid"],
-                "size": RELATED_MAX,
-                "track_total_hits": False,
-            },
-        ]
-    )
-    found, stored, live = resp["responses"]
-    if "error" in found:
-        log.warning("article.read_failed", article_id=uid, error=str(found["error"])[:300])
-        raise ServiceUnavailable("Articles are temporarily unavailable.", headers={"Retry-After": "5"})
-    hits = found["hits"]["hits"]
-    article = hits[0]["_source"] if hits else None
+    """The article (a real-time read) and the still-published part of its stored related list, in parallel."""
+    # The article is read with a GET, which is real time: once the newsroom's state says published,
+    # withdrawn or deleted, the page says the same at once, never a refresh interval later. The list is
+    # read by one msearch: the stored list, and its related_uids looked up server-side (terms lookup: a
+    # real-time get of the list) among the articles published now; a stored list can name a story withdrawn
+    # after it was computed (the worker's cleanup failed or never ran), so every render checks status.
+    searches = [
+        {"index": names.related},
+        _by_id(uid),
+        {"index": names.articles},
+        {
+            "query": _published([{"terms": {"uid": {"index": names.related, "id": uid, "path": "related_uids"}}}]),
+            # Uids from doc values, no stored fields at all: the cheapest hit (measured against _source: false).
+            "stored_fields": "_none_",
+            "docvalue_fields": ["uid"],
+            "size": RELATED_MAX,
+            "track_total_hits": False,
+        },
+    ]
+    # Both at once; an outage of either surfaces as itself (the app answers 503), never half-handled.
+    article, resp = await asyncio.gather(get_article(es=es, names=names, uid=uid), es.msearch(searches=searches))
+    stored, live = resp["responses"]
     if "error" in stored or "error" in live:
         # The list is secondary: better the article without it than an error page, and never unchecked.
         log.warning("related.read_failed", article_id=uid, error=str(stored.get("error") or live.get("error"))[:300])
