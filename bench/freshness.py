@@ -44,7 +44,7 @@ from harness.procs import Proc, kabar_env, start_api, start_worker  # noqa: E402
 from harness.results import emit, print_table, summary  # noqa: E402
 from services.index.celery_app import bootstrap  # noqa: E402
 from services.index.config import IndexSettings  # noqa: E402
-from services.index.indexer import build_document  # noqa: E402
+from services.index.indexing.indexer import build_document  # noqa: E402
 from services.ingest.auth import create_key  # noqa: E402
 from services.ops import queue_depths  # noqa: E402
 from shared.es import IndexNames  # noqa: E402

@@ -27,7 +27,7 @@ from harness.procs import kabar_env, start_worker
 from harness.results import emit, print_table
 from services.index.celery_app import bootstrap
 from services.index.config import IndexSettings
-from services.index.indexer import build_document
+from services.index.indexing.indexer import build_document
 from shared.es import IndexNames, create_client
 from shared.messaging import TASK_INDEX_EVENTS, Queues, celery_config
 

@@ -28,9 +28,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from harness.cleanup import drop_prefix
 from harness.corpus import upsert_event, valid_articles
 from harness.results import emit, print_table
-from services.index.backfill import apply_in_batches
 from services.index.config import IndexSettings
-from services.index.related import similar_articles
+from services.index.indexing.backfill import apply_in_batches
+from services.index.related.lists import similar_articles
 from shared.es import IndexNames, create_client, ensure_indices
 from shared.state import StateStore
 from shared.text import normalise_title

@@ -31,7 +31,7 @@ from harness.cleanup import drop_prefix  # noqa: E402
 from harness.corpus import replay_events  # noqa: E402
 from harness.procs import kabar_env, start_api  # noqa: E402
 from harness.results import emit, summary  # noqa: E402
-from services.index.backfill import apply_in_batches  # noqa: E402
+from services.index.indexing.backfill import apply_in_batches  # noqa: E402
 from services.publish.search import SearchParams, build_request  # noqa: E402
 from shared.es import IndexNames, create_client, ensure_indices  # noqa: E402
 from shared.settings import KabarSettings  # noqa: E402

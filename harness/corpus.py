@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.index.backfill import upsert_event
+from services.index.indexing.backfill import upsert_event
 from shared import corpora
 from shared.events import ArticleEvent
 from shared.models import ArticleIn

@@ -16,7 +16,7 @@ from celery import Celery
 from elasticsearch import Elasticsearch
 from redis import Redis
 
-from services.index.state_rebuild import rebuild_state
+from services.index.indexing.state_rebuild import rebuild_state
 from shared.es import IndexNames, create_client
 from shared.events import Operation
 from shared.messaging import Queues, celery_config, queue_depths

@@ -7,10 +7,11 @@ import json
 
 from kombu import Connection
 
-from services.index import deadletters, related
+from services.index import deadletters
 from services.index.celery_app import bootstrap
 from services.index.config import IndexSettings
-from services.index.reindex import reindex
+from services.index.indexing.reindex import reindex
+from services.index.related import lists as related
 from shared.es import IndexNames, create_client
 
 

@@ -14,7 +14,7 @@ from elasticsearch import Elasticsearch
 from redis import Redis
 
 from harness.procs import Proc, run_module, wait_until
-from services.index.state_rebuild import rebuild_state
+from services.index.indexing.state_rebuild import rebuild_state
 from shared.es import IndexNames
 from shared.models import MAX_VERSION
 from shared.state import StateStore

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from services.index.indexer import build_document
+from services.index.indexing.indexer import build_document
 from shared.article import normalise, prepare, prepare_article
 from shared.events import ArticleEvent, ArticleEventV1, ArticleEventV2, Operation
 from shared.models import ArticleIn

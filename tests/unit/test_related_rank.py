@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from services.index.related import _cosine, _end_of_day, _tfidf
+from services.index.related.scoring import _cosine, _tfidf
+from services.index.related.scoring import end_of_day as _end_of_day
 
 
 def test_publish_time_cutoff_includes_the_same_day() -> None:

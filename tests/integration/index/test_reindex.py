@@ -10,8 +10,8 @@ import pytest
 from elasticsearch import Elasticsearch
 from redis import Redis
 
-from services.index import indexer
-from services.index.reindex import reindex, write_index
+from services.index.indexing import indexer
+from services.index.indexing.reindex import reindex, write_index
 from shared.es import IndexNames, create_client, drop_indices, ensure_indices
 from shared.state import StateStore
 from tests.integration.index.conftest import make_event

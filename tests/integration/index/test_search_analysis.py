@@ -7,8 +7,8 @@ from typing import Any
 from elasticsearch import Elasticsearch
 from redis import Redis
 
-from services.index import indexer
-from services.index.backfill import upsert_event
+from services.index.indexing import indexer
+from services.index.indexing.backfill import upsert_event
 from shared.es import IndexNames
 from shared.state import StateStore
 from tests.integration.index.conftest import searchable_uids

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from elasticsearch import Elasticsearch
 from redis import Redis
 
-from services.index import indexer
+from services.index.indexing import indexer
 from shared.es import IndexNames
 from shared.state import StateStore
 from tests.integration.index.conftest import get_doc, make_event

@@ -14,8 +14,8 @@ from elasticsearch import Elasticsearch
 from pydantic import ValidationError
 from redis import Redis
 
-from services.index.backfill import apply_in_batches, upsert_event
-from services.index.related import compute_related
+from services.index.indexing.backfill import apply_in_batches, upsert_event
+from services.index.related.lists import compute_related
 from shared import corpora
 from shared.es import IndexNames
 from shared.events import ArticleEvent, Operation

@@ -17,7 +17,7 @@ from lxml import html as lxml_html
 from redis import Redis
 
 from services.index.config import IndexSettings
-from services.index.indexer import apply_events
+from services.index.indexing.indexer import apply_events
 from shared.es import IndexNames
 from shared.events import ArticleEvent, Operation
 from shared.purge import publish_purge, purge_channel

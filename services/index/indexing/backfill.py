@@ -11,7 +11,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from services.index.indexer import apply_events
+from services.index.indexing.indexer import apply_events
 from shared.article import prepare_article
 from shared.es import IndexNames
 from shared.events import ArticleEvent, Operation

@@ -14,6 +14,7 @@ import structlog
 from elasticsearch import Elasticsearch, helpers
 
 from services.index import metrics
+from services.index.taskbase import TransientIndexError
 from shared.article import PreparedArticle
 from shared.es import PUBLISHED, IndexNames
 from shared.events import ArticleEvent, Operation
@@ -163,7 +164,3 @@ def _taken_down(es: Elasticsearch, names: IndexNames, stale_removals: list[Artic
         return []
     found = es.mget(index=names.articles, ids=[e.uid for e in stale_removals], source_includes=["status"])["docs"]
     return [d["_id"] for d in found if not d.get("found") or d["_source"].get("status") != PUBLISHED]
-
-
-class TransientIndexError(Exception):
-    """Elasticsearch could not take a write now; the task is retried with backoff."""

@@ -1,27 +1,24 @@
-"""Related links ("Baca juga"): editors' picks first, then computed neighbours, stored per article."""
+"""Related lists ("Baca juga"): editors' picks first, then computed neighbours, stored per article and
+forgotten when a story comes down. Elasticsearch does the reading; `scoring` does the ranking."""
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
+from services.index.related import scoring
 from shared.es import PUBLISHED, IndexNames
 from shared.text import normalise_title
 
 log = structlog.get_logger()
 
 _FIELDS = ["uid", "title", "path", "published_at", "section", "status", "newsroom"]
-_JAKARTA = timezone(timedelta(hours=7))
 
 # Two-stage ranking (measured in bench/related_eval.py; see the commit message for the numbers).
 CANDIDATES = 30  # more_like_this candidates reranked by TF-IDF cosine
-TITLE_WEIGHT = 2.0  # title term occurrences count twice
-RECENCY_WEIGHT = 0.2  # gentle: at most +20 % for same-day candidates
-RECENCY_DAYS = 30.0
 MAX_BODY_CHARS = 6000
 
 
@@ -166,7 +163,7 @@ def similar_articles(
     body = (article.get("body_text") or "")[:MAX_BODY_CHARS]
     filters: list[dict[str, Any]] = [{"term": {"status": PUBLISHED}}]
     if earlier_only and article.get("published_at"):
-        filters.append({"range": {"published_at": {"lt": _end_of_day(article["published_at"])}}})
+        filters.append({"range": {"published_at": {"lt": scoring.end_of_day(article["published_at"])}}})
     query = {
         "bool": {
             "must": [
@@ -190,26 +187,7 @@ def similar_articles(
     if not hits:
         return []
     scored = _rerank(es=es, names=names, article=article, title=title, body=body, hits=hits)
-    own_title = normalise_title(title)
-    out: list[dict[str, Any]] = []
-    seen_titles = {own_title}
-    for score, hit in scored:
-        cand = normalise_title(hit["_source"].get("title") or "")
-        if cand in seen_titles or _near_duplicate(cand, seen_titles):
-            continue
-        seen_titles.add(cand)
-        out.append(_item(hit, "computed", score))
-        if len(out) == k:
-            break
-    return out
-
-
-def _end_of_day(published_at: str) -> str:
-    """Start of the next day in the timestamp's own offset (naive: Asia/Jakarta)."""
-    when = datetime.fromisoformat(published_at.replace("Z", "+00:00"))
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=_JAKARTA)
-    return (when.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)).isoformat()
+    return [_item(hit, "computed", score) for score, hit in scoring.distinct(scored, own_title=title, k=k)]
 
 
 def _rerank(
@@ -228,64 +206,7 @@ def _rerank(
         payloads=False,
     )
     vectors = [d.get("term_vectors") or {} for d in resp["docs"]]
-    n_docs = max((tv.get("body_text", {}).get("field_statistics", {}).get("doc_count", 0) for tv in vectors), default=0)
-    mine = _tfidf(vectors[0], n_docs)
-    origin = _parse_time(article.get("published_at"))
-    scored = []
-    for hit, tv in zip(hits, vectors[1:], strict=True):
-        score = _cosine(mine, _tfidf(tv, n_docs))
-        when = _parse_time(hit["_source"].get("published_at"))
-        if origin and when:
-            days = abs((when - origin).total_seconds()) / 86400
-            score *= 1 + RECENCY_WEIGHT * math.exp(-days / RECENCY_DAYS)
-        scored.append((score, hit))
-    scored.sort(key=lambda sh: -sh[0])
-    return scored
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=_JAKARTA)
-
-
-def _tfidf(term_vectors: dict[str, Any], n_docs: int) -> dict[str, float]:
-    """Sublinear tf x smooth idf; title occurrences count TITLE_WEIGHT times; df from the body field."""
-    tf: dict[str, float] = {}
-    df: dict[str, int] = {}
-    for field, weight in (("title", TITLE_WEIGHT), ("body_text", 1.0)):
-        for term, stats in (term_vectors.get(field) or {}).get("terms", {}).items():
-            tf[term] = tf.get(term, 0.0) + weight * stats.get("term_freq", 1)
-            df[term] = max(df.get(term, 0), stats.get("doc_freq", 0))
-    return {
-        term: (1 + math.log(count)) * (math.log((n_docs + 1) / (df[term] + 1)) + 1)
-        for term, count in tf.items()
-        if count > 0
-    }
-
-
-def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    dot = sum(v * b.get(t, 0.0) for t, v in a.items())
-    norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
-    return dot / norm if norm else 0.0
-
-
-def _near_duplicate(title: str, seen: set[str]) -> bool:
-    """The same story re-filed (wire copy, re-posts): titles sharing almost all their words."""
-    words = set(title.split())
-    if len(words) < 4:
-        return False
-    for other in seen:
-        other_words = set(other.split())
-        if other_words and len(words & other_words) / len(words | other_words) >= 0.8:
-            return True
-    return False
+    return scoring.rank(article.get("published_at"), vectors[0], hits, vectors[1:])
 
 
 def lists_containing(*, es: Elasticsearch, names: IndexNames, uid: str, size: int = 200) -> list[str]:

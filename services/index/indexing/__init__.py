@@ -1,0 +1,1 @@
+"""Indexing: article events into Elasticsearch (tasks, the indexer, backfills, reindex, state rebuild)."""

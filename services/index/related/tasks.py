@@ -1,0 +1,67 @@
+"""Related-list tasks: compute a new article's list, refresh older ones, forget a story that came down."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+
+from services.index.related import lists
+from services.index.taskbase import KabarTask, timed_out
+from shared.messaging import TASK_RELATED_COMPUTE, TASK_RELATED_REFRESH, Queues
+
+
+def schedule_related(task: KabarTask, uid: str, *, refresh: bool) -> None:
+    """Debounced: one pending computation per article at a time."""
+    settings = task.settings
+    # Never before the index refresh made this article and its batch-mates searchable to each other.
+    # Whole seconds, rounded up: RabbitMQ's delayed delivery (quorum queues) counts in seconds.
+    delay = math.ceil(
+        max(
+            settings.related_refresh_debounce_seconds if refresh else settings.related_countdown_seconds,
+            settings.search_visibility_seconds,
+        )
+    )
+    key = f"{settings.prefix}:related:pending:{uid}"
+    if task.ctx.redis.set(key, "1", nx=True, ex=max(int(delay) + 30, 30)):
+        task.app.send_task(
+            TASK_RELATED_REFRESH if refresh else TASK_RELATED_COMPUTE,
+            args=[uid],
+            queue=Queues(settings.prefix).related,
+            countdown=delay,
+        )
+
+
+def forget(self: KabarTask, uid: str) -> int:
+    """Cut a withdrawn or deleted story from every list (idempotent); then refill those lists."""
+    owners = lists.forget(es=self.ctx.es, names=self.ctx.names, uid=uid)
+    for other in owners:
+        schedule_related(self, other, refresh=True)
+    return len(owners)
+
+
+def _recompute(task: KabarTask, uid: str) -> dict[str, Any] | None:
+    c = task.ctx
+    c.redis.delete(f"{task.settings.prefix}:related:pending:{uid}")
+    try:
+        return lists.compute_related(es=c.es, names=c.names, uid=uid, k=task.settings.related_k)
+    except SoftTimeLimitExceeded as exc:
+        raise timed_out(task, exc) from exc
+
+
+def compute(self: KabarTask, uid: str) -> int:
+    """A new article's list; then the older stories it is closest to get it in theirs (freshness both ways)."""
+    doc = _recompute(self, uid)
+    if not doc:
+        return 0
+    computed = [i for i in doc["items"] if i.get("kind") == "computed"][: self.settings.related_fanout]
+    for item in computed:
+        schedule_related(self, item["uid"], refresh=True)
+    return len(doc["items"])
+
+
+def refresh(self: KabarTask, uid: str) -> int:
+    """Recompute one article's list (debounced by schedule_related)."""
+    doc = _recompute(self, uid)
+    return len(doc["items"]) if doc else 0
