@@ -20,6 +20,8 @@ from shared.settings import KabarSettings
 TEMPLATE_VERSION = 2
 # What readers may see: the one status value every "published only" filter matches.
 PUBLISHED = ArticleStatus.PUBLISHED.value
+# The clause every reader-facing or related-link query filters on (publish, related lists, suggestions).
+ONLY_PUBLISHED: dict[str, Any] = {"term": {"status": PUBLISHED}}
 RELATED_TEMPLATE_VERSION = 1
 
 # Common Indonesian function words: frequent enough to add noise to scoring and to related-link similarity.

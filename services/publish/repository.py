@@ -10,7 +10,7 @@ import structlog
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
 from services.publish.search import LIST_SOURCE, MAX_WINDOW
-from shared.es import PUBLISHED, IndexNames
+from shared.es import ONLY_PUBLISHED, IndexNames
 from shared.models import LOCAL_TZ
 
 log = structlog.get_logger()
@@ -69,7 +69,7 @@ def _by_id(uid: str) -> dict[str, Any]:
 
 
 def _published(extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {"bool": {"filter": [{"term": {"status": PUBLISHED}}, *(extra or [])]}}
+    return {"bool": {"filter": [ONLY_PUBLISHED, *(extra or [])]}}
 
 
 async def latest(

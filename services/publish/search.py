@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from elasticsearch import AsyncElasticsearch
 
-from shared.es import PUBLISHED, IndexNames
+from shared.es import ONLY_PUBLISHED, PUBLISHED, IndexNames
 from shared.models import LOCAL_TZ
 
 # Elasticsearch's default max_result_window: deeper pages would error, so they are refused earlier.
@@ -71,7 +71,7 @@ def _main_clause(text: str) -> dict[str, Any]:
 def relevance_query(text: str) -> dict[str, Any]:
     """Stemmed Indonesian matching, phrase and title boosts, a fuzzy fallback, freshness as a nudge."""
     if not text:
-        return {"bool": {"filter": [{"term": {"status": PUBLISHED}}]}}
+        return {"bool": {"filter": [ONLY_PUBLISHED]}}
     fuzzy_text = " ".join(text.split()[:FUZZY_TERMS])
     relevance = {
         "bool": {
@@ -95,7 +95,7 @@ def relevance_query(text: str) -> dict[str, Any]:
                 {"match_phrase": {"body_text.exact": {"query": text, "slop": 2, "boost": 2}}},
             ],
             "minimum_should_match": 1,
-            "filter": [{"term": {"status": PUBLISHED}}],
+            "filter": [ONLY_PUBLISHED],
         }
     }
     return {
@@ -260,7 +260,7 @@ def _in_published_text(word: str) -> dict[str, Any]:
         "query": {
             "bool": {
                 "filter": [
-                    {"term": {"status": PUBLISHED}},
+                    ONLY_PUBLISHED,
                     {"multi_match": {"query": word, "fields": ["title.exact", "body_text.exact"], "operator": "and"}},
                 ]
             }

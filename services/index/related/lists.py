@@ -10,7 +10,7 @@ import structlog
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
 from services.index.related import scoring
-from shared.es import PUBLISHED, IndexNames
+from shared.es import ONLY_PUBLISHED, PUBLISHED, IndexNames
 from shared.text import normalise_title
 
 log = structlog.get_logger()
@@ -50,7 +50,7 @@ def resolve_editor_links(*, es: Elasticsearch, names: IndexNames, article: dict[
 
 
 def _resolve_one(*, es: Elasticsearch, names: IndexNames, newsroom: str, ref: dict[str, Any]) -> dict[str, Any] | None:
-    base = [{"term": {"status": PUBLISHED}}]
+    base = [ONLY_PUBLISHED]
     if ref.get("external_id"):
         query: dict[str, Any] = {
             "bool": {"filter": [*base, {"term": {"newsroom": newsroom}}, {"term": {"external_id": ref["external_id"]}}]}
@@ -161,7 +161,7 @@ def similar_articles(
     """
     title = article.get("title") or ""
     body = (article.get("body_text") or "")[:MAX_BODY_CHARS]
-    filters: list[dict[str, Any]] = [{"term": {"status": PUBLISHED}}]
+    filters: list[dict[str, Any]] = [ONLY_PUBLISHED]
     if earlier_only and article.get("published_at"):
         filters.append({"range": {"published_at": {"lt": scoring.end_of_day(article["published_at"])}}})
     query = {
@@ -243,7 +243,7 @@ def forget(*, es: Elasticsearch, names: IndexNames, uid: str) -> list[str]:
 def rebuild_all(*, es: Elasticsearch, names: IndexNames, k: int = 5) -> int:
     """Recompute every published article's list (after a backfill that skipped related work)."""
     count = 0
-    query = {"query": {"term": {"status": PUBLISHED}}}
+    query = {"query": ONLY_PUBLISHED}
     for hit in helpers.scan(es, index=names.articles, query=query, source=False, size=1000):
         if compute_related(es=es, names=names, uid=hit["_id"], k=k):
             count += 1
