@@ -191,11 +191,14 @@ def test_down_refuses_forged_pid_files_and_still_stops_the_stack(stack: dict[str
         (run / "redis.pid").write_text(f"{impostor.pid}\n")
         result = services_sh("down", timeout=300)
         assert "refusing pid file" in result.stderr, result.stderr
-        assert alive(bystander.pid) and bystander.poll() is None
-        assert alive(impostor.pid) and impostor.poll() is None
+        assert alive(bystander.pid) and bystander.poll() is None, result.stderr
+        assert alive(impostor.pid) and impostor.poll() is None, result.stderr
         # The real daemons were found by owner and command line, and stopped all the same.
         for daemon, pid in stack.items():
-            wait_until(lambda pid=pid: not alive(pid), timeout=60, what=f"{daemon} (pid {pid}) stopped")
+            try:
+                wait_until(lambda pid=pid: not alive(pid), timeout=60, what=f"{daemon} (pid {pid}) stopped")
+            except TimeoutError as exc:
+                raise AssertionError(f"{exc}\nservices.sh down said:\n{result.stderr[-3000:]}") from None
     finally:
         for proc in (bystander, impostor):
             proc.kill()
