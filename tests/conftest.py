@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -15,13 +14,13 @@ from elasticsearch import Elasticsearch
 from kombu import Connection
 from redis import Redis
 
+from harness.cleanup import drop_queues, drop_redis_keys
 from harness.procs import Proc, free_port, kabar_env, start_api, start_worker, wait_until
 from services.index.celery_app import bootstrap
 from services.index.config import IndexSettings
 from services.ingest.auth import create_key
 from shared.corpora import shared_data_dir
 from shared.es import IndexNames, create_client, drop_indices
-from shared.messaging import Queues
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = shared_data_dir()
@@ -67,8 +66,7 @@ def es(settings: IndexSettings, names: IndexNames) -> Iterator[Elasticsearch]:
 def redis(settings: IndexSettings, prefix: str) -> Iterator[Redis]:
     client = Redis.from_url(settings.redis_url)
     yield client
-    for key in client.scan_iter(f"{prefix}:*", count=1000):
-        client.delete(key)
+    drop_redis_keys(client, prefix)
     client.close()
 
 
@@ -76,11 +74,7 @@ def redis(settings: IndexSettings, prefix: str) -> Iterator[Redis]:
 def broker(settings: IndexSettings, prefix: str) -> Iterator[Connection]:
     conn = Connection(settings.broker_url)
     yield conn
-    queues = Queues(prefix)
-    with conn.channel() as channel:
-        for name in queues.all():
-            with contextlib.suppress(Exception):  # already gone
-                channel.queue_delete(name)
+    drop_queues(broker_url=settings.broker_url, prefix=prefix)
     conn.release()
 
 

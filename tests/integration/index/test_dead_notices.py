@@ -7,7 +7,6 @@ RabbitMQ sees when a worker process is killed mid-task, until the delivery limit
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +15,7 @@ from elasticsearch import Elasticsearch
 from kombu import Connection
 from redis import Redis
 
+from harness.cleanup import drop_queues, drop_redis_keys
 from services.index import deadletters
 from services.index.celery_app import bootstrap
 from services.index.config import IndexSettings
@@ -33,12 +33,8 @@ def lone(prefix: str, unique: str, es: Elasticsearch, broker: Connection, redis:
     bootstrap(IndexSettings(prefix=name))
     yield name
     drop_indices(es, IndexNames(name))
-    with broker.channel() as channel:
-        for queue in Queues(name).all():
-            with contextlib.suppress(Exception):
-                channel.queue_delete(queue)
-    for key in redis.scan_iter(f"{name}:*", count=1000):
-        redis.delete(key)
+    drop_queues(broker_url=broker.as_uri(include_password=True), prefix=name)
+    drop_redis_keys(redis, name)
 
 
 def test_an_article_whose_worker_dies_on_every_delivery_reads_failed(

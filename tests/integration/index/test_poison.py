@@ -14,6 +14,7 @@ from elasticsearch import Elasticsearch
 from kombu import Connection, Exchange, Producer
 from redis import Redis
 
+from harness.cleanup import drop_queues
 from harness.procs import Proc, run_module, wait_until
 from services.index import deadletters
 from shared.es import IndexNames
@@ -111,9 +112,7 @@ def test_a_message_that_keeps_coming_back_is_dead_lettered_at_the_delivery_limit
         [letter] = deadletters.list_dead(connection=broker, prefix=lone, limit=5)
         assert letter.reason == "delivery_limit" and unique in letter.body_preview
     finally:
-        with broker.channel() as channel:
-            for name in queues.all():
-                channel.queue_delete(name)
+        drop_queues(broker_url=broker.as_uri(include_password=True), prefix=lone)
 
 
 def _dead_count(broker: Connection, queue: str) -> int:
