@@ -29,6 +29,9 @@ class EditorLink(BaseModel):
     title: str | None = None
     # Only inline links say so; the stored shape of an explicit one is the newsroom's ref as sent.
     inline: bool | None = None
+    # An inline link whose title still stands in body_text: where (shared.text.cut_inline_link takes it
+    # out once the title is resolved).
+    offset: int | None = None
 
 
 class PreparedArticle(BaseModel):
@@ -94,7 +97,7 @@ def prepare(payload: ArticlePayload) -> PreparedArticle:
     title = strip_tags(payload.title)
     body = clean_body(payload.body_html, title=title, section=payload.section)
     links = [EditorLink(**ref.model_dump()) for ref in payload.related]
-    links += [EditorLink(title=link.text, url=link.href, inline=True) for link in body.links]
+    links += [EditorLink(title=link.text, url=link.href, inline=True, offset=link.offset) for link in body.links]
     section_slug = slugify(payload.section or DEFAULT_SECTION, max_length=40)
     slug = slugify(title)
     return PreparedArticle(

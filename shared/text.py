@@ -310,18 +310,55 @@ def remove_boilerplate(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-_BACA_JUGA = re.compile(r"\b(?:baca|simak)\s++(?:juga|pula)\b\s*+[:\-–—]?\s*+", re.I)
-# The marker counts only at the start of a paragraph (and whitespace is collapsed by then): look no further.
-_MARKER_WINDOW = 64
+# An editor's "Baca juga" marker, anywhere in a paragraph and in any letter case: "baca juga", "baca pula",
+# "simak juga" (and "simak pula", as before), and a bare "baca" only before a colon ("Baca: …"); then an
+# optional ":", "-", "–" or "—". A word boundary comes first, except in the glued form scraped pages leave
+# when a sentence runs into the marker ("…Laki-lakiBaca Juga: Judul"): a capitalised "Baca Juga", "Baca
+# juga" or "BACA JUGA" right after a lowercase letter; "membaca juga" stays a word. The letters are ASCII
+# classes, not re.I, which would also take "ſ", "K" and "ı" for letters of the marker (and so a substring
+# scan of the lower-cased text rules paragraphs out exactly). Linear: every quantifier is possessive, and
+# from each start the pattern reads at most the one blank run after a word, a run no other start reads.
+_MARKER_WORDS = "(?:[Jj][Uu][Gg][Aa]|[Pp][Uu][Ll][Aa])"
+
+
+def _marker(blank: str) -> str:
+    """The marker, with `blank` as what may stand between its words and after it."""
+    return (  # the lookahead first: the regex engine then skips ahead to the letters a marker starts with
+        rf"(?=[BbSs])(?:\b(?:[Bb][Aa][Cc][Aa](?:{blank}++{_MARKER_WORDS}\b|(?={blank}*+:))"
+        rf"|[Ss][Ii][Mm][Aa][Kk]{blank}++{_MARKER_WORDS}\b)"
+        rf"|(?<=[a-z\u00df-\u00f6\u00f8-\u00ff])(?:Baca{blank}++[Jj]uga|BACA{blank}++JUGA)\b)"
+        rf"{blank}*+[:\-–—]?{blank}*+"
+    )
+
+
+_BACA_JUGA = re.compile(_marker(r"\s"))
+# The same marker in sanitised HTML, ending where an anchor starts: tags and no-break spaces may stand
+# between and after its words ("<strong>Baca&nbsp;juga:</strong> <a …>"). These tags hold no "<", so the
+# runs read from different "<" never overlap.
+_BACA_JUGA_BEFORE_ANCHOR = re.compile(_marker(r"(?:\s|&nbsp;|&#160;|&#[xX][aA]0;|<[^<>]*+>)") + r"\Z")
+_TAG_IN_MARKER = re.compile(r"<[^<>]*+>")
+# A paragraph that opens with a marker (after at most a bracket or a dash and a space) is a link line.
+_OPENING = 3
+_LINK_CHARS = 300
+# Marks the place of a cut marker and anchor in a paragraph's text; sanitised HTML never holds it.
+_CUT = "\x00"
 _INITIALS = re.compile(r"^\(\s*+[A-Za-z]{2,5}+(?:\s*+/\s*+[A-Za-z]{2,5}+)*+\s*+\)$")
 
 
 @dataclass(frozen=True)
 class InlineLink:
-    """An editor's inline "Baca juga" link: the text after the marker (and its href when the body had one)."""
+    """An editor's inline "Baca juga" link.
+
+    `text` is the anchor's text, else what follows the marker (at most 300 characters, up to the next
+    marker); `href` the anchor's href when the body had one. `offset` is where the link still stands in
+    CleanBody.text, for cut_inline_link once the index worker has resolved the title: the marker's start,
+    or, for a long paragraph that opened with the marker (the marker is cut, the rest kept), the start of
+    that kept paragraph, which then opens with the link text. None when the text holds no trace of it.
+    """
 
     text: str
     href: str | None = None
+    offset: int | None = None
 
 
 # CMS exports that escape twice leave "&amp;quot;" in the sanitised HTML; readers would see "&quot;".
@@ -367,6 +404,129 @@ def _first_anchor(chunk: str) -> tuple[str, str] | None:
     return None
 
 
+_HREF = re.compile(r"""(?<![\w-])href\s*+=\s*+(?:"([^"]*+)"|'([^']*+)')""", re.I)
+
+
+def _anchors(chunk: str) -> Iterator[tuple[int, int, int, str, str]]:
+    """(start, end of the start tag, end, href, inner HTML) of each anchor with a quoted href, in one pass."""
+    pos = 0
+    while (a := _A_OPEN.search(chunk, pos)) is not None:
+        tag_end = chunk.find(">", a.end())
+        if tag_end < 0:
+            return  # no ">" after any later "<a" either
+        close = _A_CLOSE.search(chunk, tag_end)
+        if close is None:
+            return  # nor an end tag
+        href = _HREF.search(chunk, a.end(), tag_end)
+        if href:
+            value = href.group(1) if href.group(1) is not None else href.group(2)
+            yield a.start(), tag_end + 1, close.end(), value, chunk[tag_end + 1 : close.start()]
+        pos = close.end()
+
+
+def _marked_anchors(chunk: str) -> list[tuple[int, int, int, str, str]]:
+    """(marker start, anchor start, anchor end, href, anchor text) of each anchor right after a marker."""
+    found = []
+    before = 0
+    for start, _, end, href, inner in _anchors(chunk):
+        # Each search reads only the markup between the previous anchor and this one.
+        marker = _BACA_JUGA_BEFORE_ANCHOR.search(chunk, before, start)
+        title = strip_tags(inner) if marker else ""
+        if marker and title:
+            found.append((marker.start(), start, end, href, title))
+        before = end
+    return found
+
+
+def _markers(text: str) -> list[re.Match[str]]:
+    """Every "Baca juga" marker of a text, in order."""
+    lowered = text.lower()
+    if "baca" not in lowered and "simak" not in lowered:
+        return []
+    return list(_BACA_JUGA.finditer(text))
+
+
+def _link_text(text: str, start: int, end: int) -> str:
+    """What a marker ending at start names, up to end (the next marker or cut): at most 300 characters."""
+    return (text[start:end] if end == len(text) else text[start:end].rstrip())[:_LINK_CHARS]
+
+
+def _splice(pieces: list[str]) -> tuple[str, list[int]]:
+    """Pieces of a text whose parts between them were cut out, joined; and where each cut now is.
+
+    The blanks around a cut close up to one space; none is added at a line end or at either end of the
+    text, and a cut that took a whole paragraph leaves one paragraph break.
+    """
+    out: list[str] = []
+    size = 0
+    cuts: list[int] = []
+
+    def trim(chars: str) -> None:
+        nonlocal size
+        while out:
+            last = out[-1].rstrip(chars)
+            size -= len(out[-1]) - len(last)
+            if last:
+                out[-1] = last
+                return
+            out.pop()
+
+    for i, piece in enumerate(pieces):
+        if i:
+            trim(" \t")
+            piece = piece.lstrip(" \t")
+            cuts.append(size)
+            if not out or out[-1].endswith("\n"):
+                piece = piece.lstrip("\n") if not out or piece.startswith("\n") else piece
+            elif piece and not piece.startswith("\n"):
+                out.append(" ")
+                size += 1
+        if piece:
+            out.append(piece)
+            size += len(piece)
+    if len(pieces) > 1 and not piece:  # the text ends at a cut
+        trim("\n")
+    return "".join(out), cuts
+
+
+def _paragraph_links(chunk: str, text: str, markers: list[re.Match[str]]) -> tuple[str, str, list[InlineLink]]:
+    """A paragraph's markup and text without the markers an anchor follows, and every marker's link.
+
+    A marker right before an anchor names the anchor's text: both leave the text and the markup (the
+    markup's tags stay, so it stays balanced). Any other marker is left where it is, and its link gets
+    its offset in the paragraph's text. The links come in order, empty ones too.
+    """
+    pairs = _marked_anchors(chunk) if _CUT not in chunk else []
+    cuts: list[int] = []
+    if pairs:
+        html_parts, text_parts = [], []
+        before = 0
+        for marker_start, anchor_start, anchor_end, _, _ in pairs:
+            tags = "".join(_TAG_IN_MARKER.findall(chunk, marker_start, anchor_start))
+            html_parts += [chunk[before:marker_start], tags]
+            text_parts += [chunk[before:marker_start], tags, _CUT]
+            before = anchor_end
+        html_parts.append(chunk[before:])
+        text_parts.append(chunk[before:])
+        pieces = remove_boilerplate(strip_tags("".join(text_parts))).split(_CUT)
+        if len(pieces) == len(pairs) + 1:  # else furniture took a cut: read the paragraph as it is
+            chunk = "".join(html_parts)
+            text, cuts = _splice(pieces)
+            markers = _markers(text)
+        else:
+            pairs = []
+    events = sorted([(at, 0, i) for i, at in enumerate(cuts)] + [(m.start(), 1, i) for i, m in enumerate(markers)])
+    links = []
+    for k, (_, kind, i) in enumerate(events):
+        if kind == 0:
+            links.append(InlineLink(text=pairs[i][4][:_LINK_CHARS], href=pairs[i][3]))
+        else:
+            m = markers[i]
+            end = events[k + 1][0] if k + 1 < len(events) else len(text)
+            links.append(InlineLink(text=_link_text(text, m.end(), end), offset=m.start()))
+    return chunk, text, links
+
+
 @dataclass(frozen=True)
 class CleanBody:
     """A body split into what readers see, what search indexes, and the editors' inline links."""
@@ -381,10 +541,22 @@ def clean_body(body_html: str, *, title: str | None = None, section: str | None 
 
     Scraped pages repeat the headline and the section label above the story; given the title and
     section, those lines are dropped too.
+
+    A paragraph that opens with a marker is a link line: the link is its first anchor, else the text
+    after the marker, and the line leaves both html and text. A long one without an anchor is a flat
+    body whose link title runs into the story: its text after the marker stays in the text, and the
+    link's offset points at the start of that kept paragraph, which opens with the link text.
+
+    A marker inside a paragraph names the anchor right after it, if there is one: the marker and the
+    anchor leave html and text (the title's end is known) and the rest of the paragraph stays. Any other
+    marker stays where it is in both (readers see what the newsroom wrote); its link holds up to 300
+    characters after the marker and the marker's offset in the text, where cut_inline_link can take the
+    title out once it is known. Offsets index CleanBody.text exactly; every marker's link is kept, in order.
     """
     kept_html: list[str] = []
     kept_text: list[str] = []
     links: list[InlineLink] = []
+    size = 0  # of "\n\n".join(kept_text)
     furniture = {normalise_title(t) for t in (title, section) if t}
     for raw_chunk in html_paragraphs(body_html):
         chunk = _DOUBLE_ESCAPED.sub(r"&\1", raw_chunk)
@@ -393,19 +565,44 @@ def clean_body(body_html: str, *, title: str | None = None, section: str | None 
             continue
         if not kept_text and len(text) <= _LINE_MAX and normalise_title(text) in furniture:
             continue
-        marker = _BACA_JUGA.search(text, 0, _MARKER_WINDOW)
-        if marker and marker.start() < 3:
+        at = size + 2 if kept_text else 0  # where this paragraph's text would start
+        markers = _markers(text)
+        if markers and markers[0].start() < _OPENING:
+            marker = markers[0]
             anchor = _first_anchor(chunk)
-            link_text = strip_tags(anchor[1]) if anchor else text[marker.end() :]
-            if link_text:
-                links.append(InlineLink(text=link_text[:300], href=anchor[0] if anchor else None))
             # A flat body runs the link title into the next sentence; a short line is the link alone.
             rest = text[marker.end() :]
-            if len(rest) > 200 and not anchor:
+            keep_rest = len(rest) > 200 and not anchor
+            end = markers[1].start() if len(markers) > 1 else len(text)
+            link_text = strip_tags(anchor[1])[:_LINK_CHARS] if anchor else _link_text(text, marker.end(), end)
+            if link_text:
+                links.append(
+                    InlineLink(text=link_text, href=anchor[0] if anchor else None, offset=at if keep_rest else None)
+                )
+            if keep_rest:
+                shift = at - marker.end()  # the kept text starts where the marker ended
+                for k, m in enumerate(markers[1:], start=2):
+                    end = markers[k].start() if k < len(markers) else len(text)
+                    if later := _link_text(text, m.end(), end):
+                        links.append(InlineLink(text=later, offset=shift + m.start()))
                 kept_text.append(rest)
+                size = at + len(rest)
+            elif len(markers) > 1:  # the line goes, and so does every trace of its other links
+                later_links = _paragraph_links(chunk, text, markers)[2][1:]
+                links += [InlineLink(text=link.text, href=link.href) for link in later_links if link.text]
             continue
+        if markers:
+            chunk, text, found = _paragraph_links(chunk, text, markers)
+            links += [
+                InlineLink(text=link.text, href=link.href, offset=None if link.offset is None else at + link.offset)
+                for link in found
+                if link.text
+            ]
+            if not text:
+                continue
         kept_html.append(chunk if chunk.startswith("<") else f"<p>{chunk}</p>")
         kept_text.append(text)
+        size = at + len(text)
     # The splitter consumed end tags; the sanitiser's HTML5 parser closes every element again.
     return CleanBody(html=sanitize_html("\n".join(kept_html)), text="\n\n".join(kept_text), links=links)
 
@@ -424,3 +621,149 @@ def slugify(text: str, max_length: int = 80) -> str:
     """URL slug of a title: its normalised words joined by hyphens, at most max_length characters."""
     slug = normalise_title(text).replace(" ", "-")
     return slug[:max_length].rstrip("-") or "artikel"
+
+
+# ---- cutting an inline link's title out of the text, once the index worker has resolved it ---------
+
+_ASCII_WORD = re.compile(r"[0-9A-Za-z]++")
+_ASCII_GAP = re.compile(r"[\x00-\t\x0b-/:-@\[-`{-\x7f]++")  # ASCII but letters, digits and "\n"
+# What may follow a title and goes with it: blanks, closing punctuation, a dash before a blank, and the
+# closing quote of a title that opened with one.
+_TITLE_CLOSERS = frozenset(" \t.,;:!?…)]}”’»")
+_TITLE_DASHES = frozenset("-–—|")
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold(char: str) -> str:
+    """A character as normalise_title reads it, before it turns other characters into spaces."""
+    return unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode().lower()
+
+
+def _title_end(text: str, pos: int, stop: int, target: str) -> int | None:
+    """End of the shortest text[pos:end] (end <= stop) whose normalise_title is target, else None.
+
+    One step a word, a run of ASCII separators or another character; it stops at the first character
+    that cannot continue the title, so it reads no further than the title's stretch.
+    """
+    j, n, gap = 0, len(target), False
+    while pos < stop:
+        char = text[pos]
+        if char.isascii() and char.isalnum():
+            if gap and j:
+                if target[j] != " ":
+                    return None
+                j += 1
+            # Of a word longer than what is left of the title, read no more than that (the caller
+            # refuses a title that ends inside a word).
+            word = _ASCII_WORD.match(text, pos, min(stop, pos + n - j))
+            assert word is not None
+            if target[j : j + len(word.group())] != word.group().lower():
+                return None
+            j, pos, gap = j + len(word.group()), word.end(), False
+        elif char == "\n":
+            if text.startswith("\n", pos + 1):
+                return None  # a title never runs into the next paragraph
+            pos, gap = pos + 1, True
+        elif char.isascii():
+            gap_run = _ASCII_GAP.match(text, pos, stop)
+            assert gap_run is not None
+            pos, gap = gap_run.end(), True
+        else:
+            pos += 1
+            for c in _fold(char):
+                if not c.isalnum():
+                    gap = True
+                    continue
+                if j == n:
+                    return None  # the character spells more than the title
+                if gap and j:
+                    if target[j] != " ":
+                        return None
+                    j += 1
+                if target[j] != c:
+                    return None
+                j, gap = j + 1, False
+        if j == n:
+            return pos
+    return None
+
+
+def _link_span(text: str, offset: int, title: str, stop: int, targets: dict[str, str]) -> tuple[int, int] | None:
+    """The stretch text[offset:end] (end <= stop) that holds a marker and then title, else None.
+
+    targets holds the titles already normalised (a stale offset costs no normalising at all).
+    """
+    if not 0 <= offset < stop:
+        return None
+    marker = _BACA_JUGA.match(text, offset, stop)
+    if marker:
+        start = marker.end()
+    elif offset == 0 or text[offset - 2 : offset] == "\n\n":
+        start = offset  # a paragraph that opened with the marker: clean_body cut the marker already
+    else:
+        return None
+    if title not in targets:
+        targets[title] = normalise_title(title)
+    if not targets[title]:
+        return None
+    end = _title_end(text, start, stop, targets[title])
+    if end is None:
+        return None
+    while end < stop and unicodedata.category(text[end]).startswith("M"):
+        end += 1  # marks on the title's last letter
+    if end < stop and text[end].isalnum() and not _BACA_JUGA.match(text, end, stop):
+        return None  # the title ends inside a word
+    open_quotes = {quote for quote in "\"'" if text.count(quote, start, end) % 2}
+    while end < stop:
+        char = text[end]
+        if char in _TITLE_CLOSERS:
+            end += 1
+        elif char in open_quotes:
+            open_quotes.discard(char)
+            end += 1
+        elif char in _TITLE_DASHES and (end + 1 == stop or text[end + 1] in " \t"):
+            end += 1
+        else:
+            break
+    return offset, end
+
+
+def cut_inline_link(text: str, offset: int, title: str) -> str | None:
+    """Text without the inline link at offset, now that its title is known; None if it is not there.
+
+    At offset stands a marker (or, where clean_body cut a marker that opened a long paragraph, that
+    paragraph's start); after it the title, compared as normalise_title folds it (diacritics, case,
+    punctuation, runs of blanks): the shortest stretch that folds to the title goes, with the closing
+    punctuation and blanks after it, and the sentence that follows joins what came before with one space.
+    A stale offset, one that finds no marker or not that title there, cuts nothing. All before the blanks
+    in front of the marker keeps its place, so lower offsets stay valid. The cost is linear in the title
+    and the stretch read; the rest of the text is only copied.
+    """
+    span = _link_span(text, offset, title, len(text), {})
+    return None if span is None else _splice([text[: span[0]], text[span[1] :]])[0]
+
+
+def cut_inline_links(text: str, cuts: list[tuple[int, str]]) -> str:
+    """Text without each (offset, title) inline link that cut_inline_link would cut; stale ones are skipped.
+
+    The links are taken highest offset first, each checked against the text as given and ending before
+    the one after it (a link that reaches into a later one's stretch is stale); the text is put together
+    once.
+    """
+    spans: list[tuple[int, int]] = []
+    stop = len(text)
+    targets: dict[str, str] = {}
+    for offset, title in sorted(cuts, key=lambda cut: cut[0], reverse=True):
+        span = _link_span(text, offset, title, stop, targets)
+        if span is not None:
+            spans.append(span)
+            stop = span[0]
+    if not spans:
+        return text
+    pieces = []
+    end = len(text)
+    for start, stop in spans:
+        pieces.append(text[stop:end])
+        end = start
+    pieces.append(text[:end])
+    return _splice(pieces[::-1])[0]

@@ -109,12 +109,17 @@ PIECES = [
     "SCROLL TO CONTINUE WITH CONTENT", "ADVERTISEMENT", "Tinggalkan Balasan", "Alamat email Anda tidak akan "
     "dipublikasikan.", "Ruas yang wajib ditandai *", "Time limit is exhausted.", "Simak juga video", "[Gambas:",
     "]", "Baca juga", "baca", "juga", "-", "+", "=", "x", "×", "7", "(AB/", "AB", "/", "(", ")",
+    "Baca Juga:", "BACA JUGA", "lakiBaca Juga", "Baca:", "baca pula", "Simak juga", "membaca juga", "pula",
+    "–", "—", "“", "”", "…", "?", ".", "&nbsp;", "</strong>",
     "<a", "<a ", "<a href='x'", '<a href="', "href=", "'", '"', ">", "</a>", "<", "</", "<!", "<!--", "-->",
     "<p>", "</p>", "<br", "<br ", "<hr/>", "<div>", "<blockquote>", "<ul><li>", "<li>", "<table><tr><td>",
     "<span>", "</x>", "<b>", "<b id=1>", "<p><b id=", "<i x", "<b title=\"", "<script>", "</script>",
     "&amp;", "&amp;quot;", "&#", "&#x", "&", "1", "é", "\u0301", "\u0316", "\ufb01", "\x00", "\x0b", "\n", "\n\n",
 ]  # fmt: skip
-PREFIXES = ["", "<p>", "Share", "Bagikan:", "Baca juga: ", '<p>Baca juga <a href="x">', "(", "<div>", "+ "]
+PREFIXES = [
+    "", "<p>", "Share", "Bagikan:", "Baca juga: ", '<p>Baca juga <a href="x">', "(", "<div>", "+ ",
+    "x. Baca juga: ", "Laki-lakiBaca Juga: ", '<p>x. <b>Baca juga:</b> <a href="x">',
+]  # fmt: skip
 SUFFIXES = ["", "!", "x", "</p>", ">", "</a>", ")", "=", "\n"]
 SIZES = [1, 100, 1 * KB, 10 * KB, 100 * KB, 500 * KB]
 
@@ -147,6 +152,11 @@ bodies = st.builds(
 )
 
 
+def _cuts_at_every_marker(body: str) -> list[tuple[int, str]]:
+    """A cut at each marker, for the title the text after it spells (up to 300 characters)."""
+    return [(m.start(), body[m.end() : m.end() + 300]) for m in text._BACA_JUGA.finditer(body)]
+
+
 def _article(body: str) -> None:
     fields = {"external_id": body, "title": body, "dek": body, "section": body, "language": body, "body": body}
     with contextlib.suppress(ValidationError):
@@ -166,6 +176,12 @@ FUNCTIONS: dict[str, Callable[[str], Any]] = {
     "slugify": text.slugify,
     "plain_text_to_html": text.plain_text_to_html,
     "strip_invalid_chars": text.strip_invalid_chars,
+    "baca juga markers": text._markers,
+    "baca juga before anchors": text._marked_anchors,
+    # The body as a title that stands after a marker (read to its end), or almost does (read, then refused).
+    "cut_inline_link": lambda b: text.cut_inline_link("Baca juga: " + b, 0, b),
+    "cut_inline_link(almost)": lambda b: text.cut_inline_link("x Baca juga: " + b + " z", 2, b + " y"),
+    "cut_inline_links": lambda b: text.cut_inline_links(b, _cuts_at_every_marker(b)),
     # Regexes elsewhere that see request data (pydantic's patterns run on the linear Rust regex crate).
     "ninjs external id": lambda b: ninjs._EXTERNAL_ID.match(b),
     "publish uid/slug": lambda b: (
@@ -189,6 +205,84 @@ FUNCTIONS: dict[str, Callable[[str], Any]] = {
 def test_every_function_stays_within_budget(name: str, body: Body) -> None:
     value = body.text
     assert_within_budget(name, lambda: FUNCTIONS[name](value), len(value))
+
+
+# ---- "Baca juga" anywhere, and cutting resolved titles out ------------------------------------------
+
+
+def _flat_links(n: int) -> str:
+    """A flat body of n sentences, each with a marker: bare, glued, mid-sentence, or before an anchor."""
+    units = [
+        "Harga naik. Baca juga: Judul Satu Hari Ini warga protes. ",
+        "Laki-lakiBaca Juga: Judul Dua di Sini lalu pergi. ",
+        'Ia datang. <strong>Baca&nbsp;juga:</strong> <a href="https://x.id/1">Judul Tiga</a> Lalu pulang. ',
+        "BACA JUGA - Judul Empat kata dia, Baca: Judul Lima. ",
+    ]
+    return "<p>" + "".join(units[i % len(units)] for i in range(n)) + "</p>"
+
+
+MARKER_BODIES = {
+    "baca juga x 100k": lambda: "baca juga " * 100_000,
+    "glued x 35k": lambda: "lakiBaca Juga: " * 35_000,
+    "marker then spaces": lambda: "x Baca juga:" + " " * 500_000 + "Judul",
+    "marker then marks": lambda: "x Baca juga: a" + "\u0301" * 500_000 + " Judul",
+    "marker then punctuation": lambda: "x Baca juga: " + "!?“”" * 125_000 + "Judul",
+    "marker then every space": lambda: "x Baca juga:" + "".join(SPACES) * (500_000 // len(SPACES)) + "Judul",
+    "baca then blanks": lambda: ("baca" + " " * 1_000) * 500,
+    "markers before one anchor": lambda: "x " + "Baca juga <i>" * 40_000 + '<a href="/1">Judul</a>',
+    "marker and unclosed tags": lambda: "x " + "Baca juga <b " * 40_000 + '<a href="/1">Judul</a>',
+    "anchors after markers": lambda: 'x. <b>Baca juga:</b> <a href="/1">Judul</a> ' * 12_000,
+    "flat body, 10k links": lambda: _flat_links(10_000),
+}
+
+
+@pytest.mark.parametrize("family", MARKER_BODIES)
+def test_marker_scans_and_cuts_stay_within_budget(family: str) -> None:
+    body = MARKER_BODIES[family]()
+    assert_within_budget("_markers", lambda: text._markers(body), len(body))
+    assert_within_budget("_marked_anchors", lambda: text._marked_anchors(body), len(body))
+    assert_within_budget("clean_body", lambda: text.clean_body(body), len(body))
+    flat = text.clean_body(body)
+    cuts = [(link.offset, link.text) for link in flat.links if link.offset is not None]
+    assert_within_budget("cut_inline_links", lambda: text.cut_inline_links(flat.text, cuts), len(flat.text))
+    for offset, title in cuts[:50]:
+        assert_within_budget("cut_inline_link", lambda: text.cut_inline_link(flat.text, offset, title), len(flat.text))
+
+
+def test_flat_body_with_thousands_of_links_is_found_and_cut() -> None:
+    body = text.clean_body(_flat_links(10_000))
+    assert len(body.links) == 12_500
+    assert [link.href for link in body.links[:5]] == [None, None, "https://x.id/1", None, None]
+    titles = ["Judul Satu Hari Ini", "Judul Dua di Sini", "Judul Empat", "Judul Lima"]
+    cuts = []
+    for link in body.links:
+        if link.offset is not None:
+            cuts.append((link.offset, next(t for t in titles if link.text.startswith(t))))
+    started = time.perf_counter()
+    cut = text.cut_inline_links(body.text, cuts)
+    assert time.perf_counter() - started <= budget(len(body.text))
+    assert "Judul" not in cut and "Baca" not in cut and "BACA" not in cut
+    assert cut.startswith("Harga naik. warga protes. Laki-laki lalu pergi. Ia datang. Lalu pulang. kata dia, ")
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "offset", "title"),
+    [
+        # A title of 500 KB that matches up to its last word, in ASCII and in folded letters.
+        ("almost, words", "Baca juga: " + "kata " * 100_000 + "akhir", 0, "kata " * 100_000 + "akhis"),
+        ("almost, folded", "Baca juga: " + "é " * 250_000 + "a", 0, "e " * 250_000 + "b"),
+        ("almost, blanks", "Baca juga: " + "a" + " \u2003," * 150_000 + "b", 0, "a c"),
+        # A huge word after the marker, against a short title: read no further than the title.
+        ("long word", "Baca juga: " + "a" * 500_000, 0, "a"),
+        # Many stale offsets: each fails at once.
+        ("stale", "baca juga " * 50_000, 5, "juga"),
+    ],
+)
+def test_cut_inline_link_reads_only_the_title_stretch(name: str, body: str, offset: int, title: str) -> None:
+    assert_within_budget(name, lambda: text.cut_inline_link(body, offset, title), len(body) + len(title))
+    assert text.cut_inline_link(body, offset, title) is None
+    cuts = [(at, title) for at in range(0, len(body), 97)]
+    assert_within_budget(name, lambda: text.cut_inline_links(body, cuts), len(body) + len(title))
 
 
 # ---- same behaviour as the patterns they replace ----------------------------------------------------
@@ -255,11 +349,26 @@ def test_baca_juga_anchor_is_read_as_before(pieces: list[str]) -> None:
 def test_furniture_and_markers_match_as_before(pieces: list[str]) -> None:
     value = "".join(pieces)
     assert text.remove_boilerplate(value) == old_remove_boilerplate(value)
-    for found, before in (
-        (text._INITIALS.match(value), OLD_INITIALS.match(value)),
-        (text._BACA_JUGA.search(value), OLD_BACA_JUGA.search(value)),
-    ):
-        assert (found and found.span()) == (before and before.span())
+    found, before = text._INITIALS.match(value), OLD_INITIALS.match(value)
+    assert (found and found.span()) == (before and before.span())
+
+
+@equivalence
+@given(pieces=small)
+def test_markers_are_found_as_before_and_the_new_forms_too(pieces: list[str]) -> None:
+    # Every marker the paragraph-start pattern found is still one, at the same place; the others are
+    # the new forms: a bare "baca:" or a capitalised marker glued to a lowercase letter.
+    value = "".join(pieces)
+    found = {m.span(): m for m in text._BACA_JUGA.finditer(value)}
+    before = [m.span() for m in OLD_BACA_JUGA.finditer(value)]
+    assert set(before) <= found.keys()
+    for span, m in found.items():
+        if span not in before:
+            glued = m.start() > 0 and value[m.start() - 1].islower() and m.group()[0] in "BS"
+            assert glued or re.match(r"(?i:baca)\s*:", m.group()), (value, m)
+    # Inside a lowercase word ("membaca juga") it is never a marker.
+    inside = value.lower().replace("baca", "membaca").replace("simak", "menyimak")
+    assert not any(text._BACA_JUGA.finditer(inside)), inside
 
 
 @equivalence
@@ -267,6 +376,34 @@ def test_furniture_and_markers_match_as_before(pieces: list[str]) -> None:
 def test_titles_normalise_as_before(value: str) -> None:
     assert text.normalise_title(value) == old_normalise_title(value)
     assert text.normalise_title(value * 3) == old_normalise_title(value * 3)  # across the 64-character slices
+
+
+FOLD_PIECES = [
+    "a", "B", "kata", "é", "e\u0301", "\u0301", "ﬁ", "½", "⒈", "ß", "İ", "1", "Ⅻ", "ǅ", " ", "\u2003",
+    "\n", ",", "-", "—", "“", "'", "!", "&",
+]  # fmt: skip
+
+
+@equivalence
+@given(
+    pieces=st.lists(st.sampled_from(FOLD_PIECES), max_size=20),
+    title=st.one_of(st.integers(0, 40), st.lists(st.sampled_from(FOLD_PIECES), max_size=8).map("".join)),
+)
+def test_title_stretch_is_the_shortest_that_folds_to_the_title(pieces: list[str], title: int | str) -> None:
+    # The stretch read after a marker is the shortest whose normalise_title is the title's, as a
+    # search over every end finds it (it never runs into the next paragraph).
+    value = "".join(pieces)
+    target = old_normalise_title(value[:title] if isinstance(title, int) else title)
+    if not target:
+        return
+    slow = None
+    for end in range(len(value) + 1):
+        if "\n\n" in value[:end]:
+            break
+        if old_normalise_title(value[:end]) == target:
+            slow = end
+            break
+    assert text._title_end(value, 0, len(value), target) == slow
 
 
 @equivalence
