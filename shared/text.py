@@ -688,6 +688,12 @@ def _title_end(text: str, pos: int, stop: int, target: str) -> int | None:
     return None
 
 
+def _glued(text: str, at: int) -> bool:
+    """A capital right after the title's last letter or digit starts the next text, glued on by a scraper
+    that dropped the line break ("…UU PesantrenPewarta: …")."""
+    return text[at].isupper() and not text[at - 1].isupper()
+
+
 def _link_span(text: str, offset: int, title: str, stop: int, targets: dict[str, str]) -> tuple[int, int] | None:
     """The stretch text[offset:end] (end <= stop) that holds a marker and then title, else None.
 
@@ -711,7 +717,7 @@ def _link_span(text: str, offset: int, title: str, stop: int, targets: dict[str,
         return None
     while end < stop and unicodedata.category(text[end]).startswith("M"):
         end += 1  # marks on the title's last letter
-    if end < stop and text[end].isalnum() and not _BACA_JUGA.match(text, end, stop):
+    if end < stop and text[end].isalnum() and not _BACA_JUGA.match(text, end, stop) and not _glued(text, end):
         return None  # the title ends inside a word
     open_quotes = {quote for quote in "\"'" if text.count(quote, start, end) % 2}
     while end < stop:

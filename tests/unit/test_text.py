@@ -429,3 +429,13 @@ def test_flat_links_found_then_cut_leave_the_story(first: str, rest: list[tuple[
         assert link.offset is not None and normalise_title(link.text).startswith(normalise_title(title))
         cuts.append((link.offset, normalise_title(title).upper()))
     assert cut_inline_links(body.text, cuts) == " ".join([first, *(after for _, _, after in rest if after)])
+
+
+def test_a_title_glued_to_the_next_line_by_a_scraper_is_cut() -> None:
+    text = "Prabowo hadir. Baca juga: Prabowo kunjungi Ponpes bahas UU PesantrenPewarta: Dian"
+    assert cut_inline_link(text, text.index("Baca"), "Prabowo kunjungi Ponpes bahas UU Pesantren") == (
+        "Prabowo hadir. Pewarta: Dian"
+    )
+    # Lower case after the title is still a word the title ends inside: nothing is cut.
+    inside = "Prabowo hadir. Baca juga: Harga beras naiknya terasa"
+    assert cut_inline_link(inside, inside.index("Baca"), "Harga beras naik") is None
