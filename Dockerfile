@@ -10,6 +10,8 @@ COPY services ./services
 RUN /opt/venv/bin/pip install --no-deps .
 
 FROM python:3.11.14-slim-bookworm AS runtime
+# LightGBM (the related-link reranker) links OpenMP.
+RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 && rm -rf /var/lib/apt/lists/*
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 # A fixed uid/gid, so docker-compose.yml can name it (`user: "10001:10001"`) and volumes can be chowned.
 RUN groupadd --system --gid 10001 kabar \

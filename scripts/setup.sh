@@ -11,6 +11,8 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v unzip >/dev/null || need+=(unzip)
 command -v mvn >/dev/null || need+=(maven)
 command -v curl >/dev/null || need+=(curl)
+# LightGBM (the related-link reranker) links OpenMP.
+ldconfig -p | grep "libgomp.so.1" >/dev/null || need+=(libgomp1)
 if [ "${KABAR_SKIP_BROWSER:-0}" != 1 ]; then
   [ -x /usr/bin/chromium ] || need+=(chromium)
 fi

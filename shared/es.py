@@ -22,7 +22,7 @@ TEMPLATE_VERSION = 2
 PUBLISHED = ArticleStatus.PUBLISHED.value
 # The clause every reader-facing or related-link query filters on (publish, related lists, suggestions).
 ONLY_PUBLISHED: dict[str, Any] = {"term": {"status": PUBLISHED}}
-RELATED_TEMPLATE_VERSION = 1
+RELATED_TEMPLATE_VERSION = 2
 
 # Common Indonesian function words: frequent enough to add noise to scoring and to related-link similarity.
 INDONESIAN_STOPWORDS = [
@@ -175,6 +175,25 @@ ARTICLE_MAPPINGS: dict[str, Any] = {
     },
 }
 
+# What ranking needs of an article, worked out once per revision by the related worker and kept beside
+# its list (the list's document is the related worker's own; the article's is versioned by revision).
+# Added fields only: ensure_indices puts them on indices made by an older template too.
+RELATED_PROFILE_PROPERTIES: dict[str, Any] = {
+    "newsroom": {"type": "keyword"},
+    # Resolved editors' links (the co-link signal: the stories editors put side by side).
+    "editor_uids": {"type": "keyword", "store": True},
+    # Editors' links whose target is not in Kabar yet: the link text, normalised (a new article whose
+    # normalised title prefixes it is the target), and hrefs (a new article at that URL is).
+    "pending_links": {"type": "keyword", "ignore_above": 320},
+    "pending_urls": {"type": "keyword", "ignore_above": 2048},
+    # Stemmed term weights (TF-IDF, unit length: terms and base64 float16 weights) and capitalised names,
+    # for the reranker. Stored fields: reading 50 of them skips parsing each list's whole _source.
+    "vector_terms": {"type": "keyword", "index": False, "doc_values": False, "store": True},
+    "vector_weights": {"type": "keyword", "index": False, "doc_values": False, "store": True},
+    "names": {"type": "keyword", "index": False, "doc_values": False, "store": True},
+    "profile_revision": {"type": "long"},
+}
+
 RELATED_MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
     "properties": {
@@ -184,6 +203,7 @@ RELATED_MAPPINGS: dict[str, Any] = {
         "items": {"type": "object", "enabled": False},
         "computed_at": {"type": "date"},
         "source_revision": {"type": "long"},
+        **RELATED_PROFILE_PROPERTIES,
     },
 }
 
@@ -309,6 +329,8 @@ def ensure_indices(es: Elasticsearch, names: IndexNames) -> None:
     es.indices.put_index_template(name=names.related_template, **related_template_body(names))
     if not es.indices.exists_alias(name=names.related):
         _related_behind_alias(es, names)
+    else:
+        es.indices.put_mapping(index=names.related, properties=RELATED_PROFILE_PROPERTIES)
     es.cluster.health(index=names.articles, wait_for_status="yellow", timeout="30s")
 
 

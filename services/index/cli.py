@@ -6,12 +6,14 @@ import argparse
 import json
 
 from kombu import Connection
+from redis import Redis
 
 from services.index import deadletters
 from services.index.celery_app import bootstrap
 from services.index.config import IndexSettings
 from services.index.indexing.reindex import reindex
 from services.index.related import lists as related
+from services.index.related import ranker
 from shared.es import IndexNames, create_client
 
 
@@ -94,9 +96,17 @@ def _dead_replay(args: argparse.Namespace) -> int:
 def _related_rebuild(args: argparse.Namespace) -> int:
     settings = IndexSettings()
     es = create_client(settings)
+    redis = Redis.from_url(settings.redis_url)
     try:
-        count = related.rebuild_all(es=es, names=IndexNames(settings.prefix), k=args.k or settings.related_k)
+        count = related.rebuild_all(
+            es=es,
+            names=IndexNames(settings.prefix),
+            k=args.k or settings.related_k,
+            ranker=ranker.load(settings.related_model or None),
+            redis=redis,
+        )
     finally:
         es.close()
+        redis.close()
     print(f"recomputed {count} list(s)")
     return 0

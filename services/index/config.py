@@ -13,6 +13,8 @@ class IndexSettings(KabarSettings):
     # Older articles that get the new one in their lists, at most this many per new article.
     related_fanout: int = 5
     related_refresh_debounce_seconds: float = 5.0
+    # The reranker model file ("": the one shipped with the worker; "none": TF-IDF cosine and recency).
+    related_model: str = ""
     # A write becomes searchable after the index refresh interval (1 s); follow-up computations that
     # must see it (the older articles' lists, lists after a withdrawal) wait at least this long.
     search_visibility_seconds: float = 1.5

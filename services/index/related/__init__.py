@@ -1,1 +1,2 @@
-"""Related links ("Baca juga"): pure scoring, the stored lists (computing, forgetting, rebuilding), tasks."""
+"""Related links ("Baca juga"): features and the learned ranker (pure), the stored lists (settling editors'
+links, computing, forgetting, rebuilding), tasks."""

@@ -1,25 +1,38 @@
 """Related lists ("Baca juga"): editors' picks first, then computed neighbours, stored per article and
-forgotten when a story comes down. Elasticsearch does the reading; `scoring` does the ranking."""
+forgotten when a story comes down. Elasticsearch finds candidates; `features` and `ranker` rank them.
+
+Editors' links pin first. An inline link whose target is not in Kabar yet stays pending on the source's
+related document until the target arrives (`waiting_for`), then the source is settled again."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from elasticsearch import Elasticsearch, NotFoundError, helpers
+from elasticsearch import ConflictError, Elasticsearch, NotFoundError, helpers
+from redis import Redis
 
-from services.index.related import scoring
+from services.index.related import features
+from services.index.related.ranker import FALLBACK, Ranker
 from shared.es import ONLY_PUBLISHED, PUBLISHED, IndexNames
-from shared.text import normalise_title
+from shared.text import cut_inline_link, normalise_title
 
 log = structlog.get_logger()
 
-_FIELDS = ["uid", "title", "path", "published_at", "section", "status", "newsroom"]
+_FIELDS = ["uid", "title", "path", "published_at", "section", "status", "newsroom", "tags"]
 
-# Two-stage ranking (measured in bench/related_eval.py; see the commit message for the numbers).
-CANDIDATES = 30  # more_like_this candidates reranked by TF-IDF cosine
+# Two-stage ranking (measured in bench/related_eval.py).
+CANDIDATES = 50  # first-stage candidates the reranker sees
+QUERY_TERMS = 40  # the article's heaviest stemmed terms the first stage searches for
+_QUERY_FIELDS = ("body_text", "title")
+PROFILE_CACHE_SECONDS = 45 * 86400
 MAX_BODY_CHARS = 6000
+MAX_EDITOR_LINKS = 20
+_PROFILE_FIELDS = ["vector_terms", "vector_weights", "names", "editor_uids"]
+# Shorter titles ("Foto", "Video Terkini") prefix too many link texts to identify one story.
+MIN_TITLE_CHARS = 15
 
 
 def _item(hit: dict[str, Any], kind: str, score: float | None = None) -> dict[str, Any]:
@@ -37,34 +50,55 @@ def _item(hit: dict[str, Any], kind: str, score: float | None = None) -> dict[st
     return item
 
 
-def resolve_editor_links(*, es: Elasticsearch, names: IndexNames, article: dict[str, Any]) -> list[dict[str, Any]]:
-    """Resolve editor-chosen refs (external id, URL or title prefix) to published articles of the newsroom."""
+@dataclass
+class Settled:
+    """An article after its editors' links were resolved: its pinned items, its profile and what is pending."""
+
+    article: dict[str, Any]
+    pinned: list[dict[str, Any]]
+    profile: features.Profile
+    pending_links: list[str] = field(default_factory=list)
+    pending_urls: list[str] = field(default_factory=list)
+
+
+def resolve_editor_links(
+    *, es: Elasticsearch, names: IndexNames, article: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], dict[str, Any] | None]]]:
+    """Resolve editor-chosen refs (external id, URL or title prefix) to published articles of the newsroom.
+
+    Returns the pinned items (distinct, in the editors' order) and every ref with its hit or None.
+    """
     resolved: list[dict[str, Any]] = []
+    outcomes: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
     seen = {article["uid"]}
-    for ref in article.get("editor_related") or []:
+    for ref in (article.get("editor_related") or [])[:MAX_EDITOR_LINKS]:
         hit = _resolve_one(es=es, names=names, newsroom=article["newsroom"], ref=ref)
+        if hit and hit["_source"]["uid"] == article["uid"]:
+            hit = None
+        outcomes.append((ref, hit))
         if hit and hit["_source"]["uid"] not in seen:
             seen.add(hit["_source"]["uid"])
             resolved.append(_item(hit, "editor"))
-    return resolved
+    return resolved, outcomes
+
+
+def _url_path(url: str) -> str:
+    return "/" + url.split("://", 1)[-1].split("/", 1)[-1] if "://" in url else url
 
 
 def _resolve_one(*, es: Elasticsearch, names: IndexNames, newsroom: str, ref: dict[str, Any]) -> dict[str, Any] | None:
-    base = [ONLY_PUBLISHED]
+    base = [ONLY_PUBLISHED, {"term": {"newsroom": newsroom}}]
     if ref.get("external_id"):
-        query: dict[str, Any] = {
-            "bool": {"filter": [*base, {"term": {"newsroom": newsroom}}, {"term": {"external_id": ref["external_id"]}}]}
-        }
+        query: dict[str, Any] = {"bool": {"filter": [*base, {"term": {"external_id": ref["external_id"]}}]}}
         hits = es.search(index=names.articles, query=query, size=1, source_includes=_FIELDS)["hits"]["hits"]
         if hits:
             return hits[0]
     if ref.get("url"):
         url = ref["url"]
-        path = "/" + url.split("://", 1)[-1].split("/", 1)[-1] if "://" in url else url
         query = {
             "bool": {
                 "filter": base,
-                "should": [{"term": {"canonical_url": url}}, {"term": {"path": path}}],
+                "should": [{"term": {"canonical_url": url}}, {"term": {"path": _url_path(url)}}],
                 "minimum_should_match": 1,
             }
         }
@@ -73,63 +107,228 @@ def _resolve_one(*, es: Elasticsearch, names: IndexNames, newsroom: str, ref: di
             return hits[0]
     if ref.get("title"):
         # Flat bodies run the link title into the next sentence: a known title that is a prefix of the
-        # link text is the match (the longest one wins).
+        # link text is the match (the longest one wins), diacritics, case and punctuation folded.
         wanted = normalise_title(ref["title"])
-        words = ref["title"].split()[:12]
+        words = wanted.split()[:12]
         query = {
             "bool": {
                 "filter": base,
                 "must": [{"match": {"title.exact": {"query": " ".join(words), "minimum_should_match": "60%"}}}],
             }
         }
-        hits = es.search(index=names.articles, query=query, size=10, source_includes=_FIELDS)["hits"]["hits"]
-        best = None
+        hits = es.search(index=names.articles, query=query, size=20, source_includes=_FIELDS)["hits"]["hits"]
+        best, best_len = None, 0
         for hit in hits:
             title = normalise_title(hit["_source"].get("title") or "")
-            if (
-                len(title) >= 15
-                and wanted.startswith(title)
-                and (best is None or len(title) > len(normalise_title(best["_source"]["title"])))
-            ):
-                best = hit
+            if len(title) >= MIN_TITLE_CHARS and _prefixes(title, wanted) and len(title) > best_len:
+                best, best_len = hit, len(title)
         return best
     return None
 
 
-def compute_related(
-    *, es: Elasticsearch, names: IndexNames, uid: str, k: int = 5, earlier_only: bool = False
+def _prefixes(title: str, text: str) -> bool:
+    """The title starts the text. Not necessarily at a word boundary: scrapers glue the next line on
+    ("…UU PesantrenPewarta: …"); cut_inline_link still refuses a title that ends inside a real word."""
+    return text.startswith(title)
+
+
+def settle(*, es: Elasticsearch, names: IndexNames, article: dict[str, Any], revision: int | None) -> Settled | None:
+    """Resolve the article's editors' links, cut resolved inline titles out of its indexed text, and work
+    out its ranking profile (stored by the caller beside its list). None: a newer revision is in the index."""
+    pinned, outcomes = resolve_editor_links(es=es, names=names, article=article)
+    cuts = [
+        (ref["offset"], hit["_source"]["title"])
+        for ref, hit in outcomes
+        if hit is not None and ref.get("offset") is not None and hit["_source"].get("title")
+    ]
+    if cuts:
+        cut = _cut_links(es=es, names=names, article=article, cuts=cuts, revision=revision)
+        if cut is None:
+            return None
+        article = cut
+    pending_links, pending_urls = [], []
+    for ref, hit in outcomes:
+        if hit is None and ref.get("url"):
+            pending_urls += [ref["url"], _url_path(ref["url"])]
+        elif hit is None and ref.get("title"):
+            key = normalise_title(ref["title"])[:300]
+            if len(key) >= MIN_TITLE_CHARS:
+                pending_links.append(key)
+    title = article.get("title") or ""
+    body = (article.get("body_text") or "")[:MAX_BODY_CHARS]
+    tv = (
+        es.termvectors(
+            index=names.articles,
+            doc={"title": title, "body_text": body},
+            fields=["title", "body_text"],
+            term_statistics=True,
+            field_statistics=True,
+            positions=False,
+            offsets=False,
+            payloads=False,
+        ).get("term_vectors")
+        or {}
+    )
+    profile = features.Profile(
+        uid=article["uid"],
+        vector=features.tfidf_vector(tv),
+        names=features.extract_names(title, body),
+        editor_uids=[p["uid"] for p in pinned],
+    )
+    return Settled(article, pinned, profile, sorted(set(pending_links)), sorted(set(pending_urls)))
+
+
+def _cut_links(
+    *, es: Elasticsearch, names: IndexNames, article: dict[str, Any], cuts: list[tuple[int, str]], revision: int | None
 ) -> dict[str, Any] | None:
-    """Compute and store one article's related list; returns the stored document (None if not published)."""
+    """Cut resolved inline link titles from the indexed text, at the article's own revision.
+
+    external_gte at the same revision: a newer revision written meanwhile wins (409), and that revision's
+    own related task settles its links. Links after a cut shift by what the cut removed; a cut link keeps
+    the resolved title and loses its offset, so settling again changes nothing.
+    """
+    text = article.get("body_text") or ""
+    refs = [dict(r) for r in article.get("editor_related") or []]
+    by_offset = {t[0]: t[1] for t in cuts}
+    for offset in sorted(by_offset, reverse=True):
+        new = cut_inline_link(text, offset, by_offset[offset])
+        if new is None:
+            continue
+        delta = len(text) - len(new)
+        text = new
+        for ref in refs:
+            at = ref.get("offset")
+            if at == offset:
+                ref.pop("offset")
+                ref["title"] = by_offset[offset]
+            elif at is not None and at > offset:
+                ref["offset"] = at - delta
+    if text == article.get("body_text"):
+        return article
+    updated = {**article, "body_text": text, "editor_related": refs}
     try:
-        article = es.get(index=names.articles, id=uid)["_source"]
+        es.index(
+            index=names.articles,
+            id=article["uid"],
+            document=updated,
+            version=revision if revision is not None else article.get("revision"),
+            version_type="external_gte",
+        )
+    except ConflictError:
+        return None
+    return updated
+
+
+def compute_related(
+    *,
+    es: Elasticsearch,
+    names: IndexNames,
+    uid: str,
+    k: int = 5,
+    earlier_only: bool = False,
+    ranker: Ranker | None = None,
+    redis: Redis | None = None,
+) -> dict[str, Any] | None:
+    """Compute and store one article's list; returns the stored document (None if not published)."""
+    try:
+        got = es.get(index=names.articles, id=uid)
     except NotFoundError:
         return None
+    article = got["_source"]
     if article.get("status") != PUBLISHED:
         es.options(ignore_status=404).delete(index=names.related, id=uid, refresh=False)
         return None
-    pinned = resolve_editor_links(es=es, names=names, article=article)
+    settled = settle(es=es, names=names, article=article, revision=got.get("_version"))
+    if settled is None:
+        return None
     computed = similar_articles(
-        es=es, names=names, article=article, k=k, exclude={p["uid"] for p in pinned}, earlier_only=earlier_only
+        es=es,
+        names=names,
+        article=settled.article,
+        profile=settled.profile,
+        k=k,
+        exclude={p["uid"] for p in settled.pinned},
+        earlier_only=earlier_only,
+        ranker=ranker,
+        redis=redis,
     )
     # Search is near-real-time: a story withdrawn in the last second can still match. Check the
     # candidates' status with a real-time read so a refill never brings a withdrawn story back.
-    pinned, computed = _still_published(es, names, pinned), _still_published(es, names, computed)
+    pinned, computed = _still_published(es, names, settled.pinned), _still_published(es, names, computed)
     doc = {
         "uid": uid,
+        "newsroom": article.get("newsroom"),
         "items": pinned + computed,
         "related_uids": [i["uid"] for i in pinned + computed],
         "computed_at": datetime.now(UTC).isoformat(),
         "source_revision": article.get("revision"),
+        **profile_fields(settled),
     }
     es.index(index=names.related, id=uid, document=doc)
+    cache_profile(redis, names, settled.profile)
     # A withdrawal can land while this list was being computed; the withdrawing task deletes the list
     # after its own write, so re-reading the status now closes the window from this side.
     current = es.options(ignore_status=404).get(index=names.articles, id=uid, source_includes=["status"])
     if not current.get("found") or current["_source"].get("status") != PUBLISHED:
         es.options(ignore_status=404).delete(index=names.related, id=uid)
         return None
-    log.info("related.computed", article_id=uid, pinned=len(pinned), computed=len(computed))
+    log.info(
+        "related.computed",
+        article_id=uid,
+        pinned=len(pinned),
+        computed=len(computed),
+        pending=len(settled.pending_links) + len(settled.pending_urls),
+    )
     return doc
+
+
+def profile_fields(settled: Settled) -> dict[str, Any]:
+    """The related document's profile fields (see shared.es.RELATED_PROFILE_PROPERTIES)."""
+    return {
+        "editor_uids": settled.profile.editor_uids,
+        "pending_links": settled.pending_links,
+        "pending_urls": settled.pending_urls,
+        **dict(zip(("vector_terms", "vector_weights"), features.pack_vector(settled.profile.vector), strict=True)),
+        "names": settled.profile.names,
+        "profile_revision": settled.article.get("revision"),
+    }
+
+
+def store_profile(*, es: Elasticsearch, names: IndexNames, uid: str, redis: Redis | None = None) -> Settled | None:
+    """Settle one article and store its profile without computing its list (the first pass of a rebuild)."""
+    got = es.options(ignore_status=404).get(index=names.articles, id=uid)
+    if not got.get("found") or got["_source"].get("status") != PUBLISHED:
+        return None
+    settled = settle(es=es, names=names, article=got["_source"], revision=got.get("_version"))
+    if settled:
+        fields = {"uid": uid, "newsroom": settled.article.get("newsroom"), **profile_fields(settled)}
+        es.update(index=names.related, id=uid, doc=fields, doc_as_upsert=True)
+        cache_profile(redis, names, settled.profile)
+    return settled
+
+
+def waiting_for(*, es: Elasticsearch, names: IndexNames, article: dict[str, Any], size: int = 200) -> list[str]:
+    """Uids of the newsroom's articles whose editors linked this article before it arrived (pending)."""
+    should: list[dict[str, Any]] = []
+    title = normalise_title(article.get("title") or "")
+    if len(title) >= MIN_TITLE_CHARS:
+        # The pending text runs on into the next sentence: the new title must be a prefix of it.
+        should.append({"prefix": {"pending_links": title}})
+    for url in filter(None, (article.get("canonical_url"), article.get("path"))):
+        should.append({"term": {"pending_urls": url}})
+    if not should:
+        return []
+    query = {
+        "bool": {
+            "filter": [{"term": {"newsroom": article.get("newsroom")}}],
+            "should": should,
+            "minimum_should_match": 1,
+            "must_not": [{"ids": {"values": [article["uid"]]}}],
+        }
+    }
+    # A title ending mid-word of the link text matches too; settling the source again then finds nothing new.
+    resp = es.search(index=names.related, query=query, size=size, source=False)
+    return [hit["_id"] for hit in resp["hits"]["hits"]]
 
 
 def _still_published(es: Elasticsearch, names: IndexNames, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -140,64 +339,94 @@ def _still_published(es: Elasticsearch, names: IndexNames, items: list[dict[str,
     return [i for i in items if i["uid"] in live]
 
 
-def similar_articles(
+def candidates(
     *,
     es: Elasticsearch,
     names: IndexNames,
     article: dict[str, Any],
-    k: int,
+    profile: features.Profile,
+    redis: Redis | None = None,
     exclude: set[str] | None = None,
     earlier_only: bool = False,
-) -> list[dict[str, Any]]:
-    """Top-k related articles in two stages, near-duplicates dropped.
+    size: int = CANDIDATES,
+) -> list[features.Candidate]:
+    """First stage: the article's heaviest stemmed terms (its profile) as weighted term clauses over body and
+    title, within the newsroom, with each candidate's stored profile.
 
-    1. more_like_this (title twice + body, no recency or tag boost) fetches CANDIDATES candidates.
-    2. Rerank by TF-IDF cosine (sublinear tf, smooth idf, title terms weighted TITLE_WEIGHT) over the
-       stemmed terms the index analyzer produces, read with mtermvectors (computed on the fly), times a
-       gentle recency factor (1 + RECENCY_WEIGHT * exp(-days / RECENCY_DAYS)).
-
-    earlier_only: as at publish time, only articles published on or before the article's own day
-    (editors link earlier stories, often from the same day; many sources date to the day only).
+    The terms are already stemmed, so nothing is analysed at query time (more_like_this re-analysed the
+    whole text with hunspell on every list), and measured on editors' links this holds more of them.
+    earlier_only: as at publish time, only articles published before it (features.publish_time_cutoff).
     """
-    title = article.get("title") or ""
-    body = (article.get("body_text") or "")[:MAX_BODY_CHARS]
     filters: list[dict[str, Any]] = [ONLY_PUBLISHED]
+    if article.get("newsroom"):
+        filters.append({"term": {"newsroom": article["newsroom"]}})
     if earlier_only and article.get("published_at"):
-        filters.append({"range": {"published_at": {"lt": scoring.end_of_day(article["published_at"])}}})
+        filters.append({"range": {"published_at": {"lt": features.publish_time_cutoff(article["published_at"])}}})
+    top = profile.top_terms(QUERY_TERMS)
+    if not top:
+        return []
+    should = [{"term": {field: {"value": term, "boost": round(w, 4)}}} for term, w in top for field in _QUERY_FIELDS]
     query = {
         "bool": {
-            "must": [
-                {
-                    "more_like_this": {
-                        "fields": ["title", "body_text"],
-                        "like": f"{title}\n{title}\n{body}",
-                        "min_term_freq": 1,
-                        "min_doc_freq": 1,
-                        "max_query_terms": 60,
-                        "minimum_should_match": "5%",
-                        "max_doc_freq": 5000,
-                    }
-                }
-            ],
+            "should": should,
+            "minimum_should_match": 1,
             "filter": filters,
             "must_not": [{"ids": {"values": [article["uid"], *(exclude or ())]}}],
         }
     }
-    hits = es.search(index=names.articles, query=query, size=CANDIDATES, source_includes=_FIELDS)["hits"]["hits"]
+    hits = es.search(index=names.articles, query=query, size=size, source_includes=_FIELDS)["hits"]["hits"]
     if not hits:
         return []
-    scored = _rerank(es=es, names=names, article=article, title=title, body=body, hits=hits)
-    return [_item(hit, "computed", score) for score, hit in scoring.distinct(scored, own_title=title, k=k)]
+    profiles = load_profiles(es=es, names=names, redis=redis, uids=[h["_id"] for h in hits])
+    return [features.Candidate(h["_source"], h["_score"] or 0.0, profiles.get(h["_id"])) for h in hits]
 
 
-def _rerank(
-    *, es: Elasticsearch, names: IndexNames, article: dict[str, Any], title: str, body: str, hits: list[dict[str, Any]]
-) -> list[tuple[float, dict[str, Any]]]:
-    """(score, hit) best first: TF-IDF cosine over stemmed terms times a gentle recency factor."""
-    docs: list[dict[str, Any]] = [{"_index": names.articles, "doc": {"title": title, "body_text": body}}]
-    docs += [{"_index": names.articles, "_id": h["_id"]} for h in hits]
+def _profile_key(names: IndexNames, uid: str) -> str:
+    return f"{names.prefix}:related:profile:{uid}"
+
+
+def cache_profile(redis: Redis | None, names: IndexNames, profile: features.Profile) -> None:
+    """Keep a profile hot in Redis: one MGET reads 50 of them in about a millisecond, where Elasticsearch's
+    stored fields cost ~10 ms. Recent stories are what lists link, so older ones may expire and are read
+    from their related document."""
+    if redis is not None:
+        redis.set(_profile_key(names, profile.uid), profile.pack(), ex=PROFILE_CACHE_SECONDS)
+
+
+def load_profiles(
+    *, es: Elasticsearch, names: IndexNames, redis: Redis | None, uids: list[str]
+) -> dict[str, features.Profile]:
+    """Stored profiles: the Redis cache first, then the related documents, then worked out on the fly."""
+    profiles: dict[str, features.Profile] = {}
+    if redis is not None:
+        for uid, packed in zip(uids, redis.mget([_profile_key(names, u) for u in uids]), strict=True):
+            if packed:
+                profiles[uid] = features.Profile.unpack(uid, packed.decode() if isinstance(packed, bytes) else packed)
+    missing = [u for u in uids if u not in profiles]
+    if missing:
+        stored = es.mget(index=names.related, ids=missing, stored_fields=_PROFILE_FIELDS)["docs"]
+        for d in stored:
+            got = d.get("fields") or {}
+            if got.get("vector_terms"):
+                profile = features.Profile(
+                    uid=d["_id"],
+                    vector=features.unpack_vector(got["vector_terms"][0], got["vector_weights"][0]),
+                    names=got.get("names") or [],
+                    editor_uids=got.get("editor_uids") or [],
+                )
+                profiles[d["_id"]] = profile
+                cache_profile(redis, names, profile)
+    missing = [u for u in uids if u not in profiles]
+    if missing:
+        profiles.update(_profiles_on_the_fly(es, names, missing))
+    return profiles
+
+
+def _profiles_on_the_fly(es: Elasticsearch, names: IndexNames, uids: list[str]) -> dict[str, features.Profile]:
+    """Profiles of candidates whose own related task has not run yet (new or backfilled articles)."""
     resp = es.mtermvectors(
-        docs=docs,
+        index=names.articles,
+        ids=uids,
         fields=["title", "body_text"],
         term_statistics=True,
         field_statistics=True,
@@ -205,8 +434,36 @@ def _rerank(
         offsets=False,
         payloads=False,
     )
-    vectors = [d.get("term_vectors") or {} for d in resp["docs"]]
-    return scoring.rank(article.get("published_at"), vectors[0], hits, vectors[1:])
+    return {
+        d["_id"]: features.Profile(uid=d["_id"], vector=features.tfidf_vector(d.get("term_vectors") or {}))
+        for d in resp["docs"]
+        if d.get("found")
+    }
+
+
+def similar_articles(
+    *,
+    es: Elasticsearch,
+    names: IndexNames,
+    article: dict[str, Any],
+    profile: features.Profile,
+    k: int,
+    exclude: set[str] | None = None,
+    earlier_only: bool = False,
+    ranker: Ranker | None = None,
+    redis: Redis | None = None,
+) -> list[dict[str, Any]]:
+    """Top-k related articles: first-stage candidates reranked (the learned model, or TF-IDF cosine
+    with a gentle recency factor without one), near-duplicates dropped."""
+    found = candidates(
+        es=es, names=names, article=article, profile=profile, redis=redis, exclude=exclude, earlier_only=earlier_only
+    )
+    if not found:
+        return []
+    scores = (ranker or FALLBACK).score(features.feature_rows(article, profile, found))
+    scored = sorted(zip(scores, found, strict=True), key=lambda sc: -sc[0])
+    kept = features.distinct(scored, own_title=article.get("title") or "", k=k)
+    return [_item({"_source": c.source}, "computed", score) for score, c in kept]
 
 
 def lists_containing(*, es: Elasticsearch, names: IndexNames, uid: str, size: int = 200) -> list[str]:
@@ -240,12 +497,19 @@ def forget(*, es: Elasticsearch, names: IndexNames, uid: str) -> list[str]:
     return owners
 
 
-def rebuild_all(*, es: Elasticsearch, names: IndexNames, k: int = 5) -> int:
-    """Recompute every published article's list (after a backfill that skipped related work)."""
-    count = 0
+def rebuild_all(
+    *, es: Elasticsearch, names: IndexNames, k: int = 5, ranker: Ranker | None = None, redis: Redis | None = None
+) -> int:
+    """Recompute every published article's list (after a backfill that skipped related work).
+
+    Two passes: every article is settled first (links resolved, titles cut, profiles stored), so the
+    lists of the second pass rank against settled text and stored profiles whatever the order.
+    """
     query = {"query": ONLY_PUBLISHED}
-    for hit in helpers.scan(es, index=names.articles, query=query, source=False, size=1000):
-        if compute_related(es=es, names=names, uid=hit["_id"], k=k):
-            count += 1
+    uids = [hit["_id"] for hit in helpers.scan(es, index=names.articles, query=query, source=False, size=1000)]
+    for uid in uids:
+        store_profile(es=es, names=names, uid=uid, redis=redis)
+    es.indices.refresh(index=f"{names.articles},{names.related}")
+    count = sum(1 for uid in uids if compute_related(es=es, names=names, uid=uid, k=k, ranker=ranker, redis=redis))
     log.info("related.rebuilt", lists=count)
     return count

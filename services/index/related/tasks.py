@@ -7,7 +7,7 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from services.index.related import lists
+from services.index.related import lists, ranker
 from services.index.taskbase import KabarTask, timed_out
 from shared.messaging import TASK_RELATED_COMPUTE, TASK_RELATED_REFRESH, Queues
 
@@ -45,20 +45,33 @@ def _recompute(task: KabarTask, uid: str) -> dict[str, Any] | None:
     c = task.ctx
     c.redis.delete(f"{task.settings.prefix}:related:pending:{uid}")
     try:
-        return lists.compute_related(es=c.es, names=c.names, uid=uid, k=task.settings.related_k)
+        return lists.compute_related(
+            es=c.es,
+            names=c.names,
+            uid=uid,
+            k=task.settings.related_k,
+            ranker=ranker.shared(task.settings.related_model),
+            redis=c.redis,
+        )
     except SoftTimeLimitExceeded as exc:
         raise timed_out(task, exc) from exc
 
 
 def compute(self: KabarTask, uid: str) -> int:
-    """A new article's list; then the older stories it is closest to get it in theirs (freshness both ways)."""
+    """A new article's list; then the older stories it is closest to get it in theirs (freshness both ways),
+    and articles whose editors linked it before it arrived resolve that link (archives arrive in any order)."""
     doc = _recompute(self, uid)
     if not doc:
         return 0
     computed = [i for i in doc["items"] if i.get("kind") == "computed"][: self.settings.related_fanout]
-    for item in computed:
-        schedule_related(self, item["uid"], refresh=True)
+    article = self.ctx.es.get(index=self.ctx.names.articles, id=uid, source_includes=_WAITING_FIELDS)["_source"]
+    waiting = lists.waiting_for(es=self.ctx.es, names=self.ctx.names, article=article)
+    for other in dict.fromkeys([*(i["uid"] for i in computed), *waiting]):
+        schedule_related(self, other, refresh=True)
     return len(doc["items"])
+
+
+_WAITING_FIELDS = ["uid", "newsroom", "title", "canonical_url", "path"]
 
 
 def refresh(self: KabarTask, uid: str) -> int:
