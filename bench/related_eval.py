@@ -1,186 +1,360 @@
-"""Related-link quality: Kabar's engine next to a plain TF-IDF cosine baseline, in the same run.
+"""Related-link quality on editors' own links: Kabar next to TF-IDF and an ElasticPress-style
+more_like_this, in the same run, on splits the model never trained on.
 
-Loads a corpus into a fresh prefix through the real indexer (normalise → apply_events), so the
-editors' "Baca juga" lines are already cut out of the indexed text. Gold = those lines resolved to
-corpus articles by title prefix (shared/data/README.md). Only computed links are scored (pinned
-editors' links are what we compare against, never counted). Two settings, per RELATED.md: as at
-publish time (candidates published before the article or on the same day, excluding itself: editors
-link earlier stories, often from the same day, and many sources date articles to the day only) and any
-time. On the 'summarization' corpus, which has no links, reports how often the top 5 share the section
-(aspect) or tag (keyword).
+Loads the linked corpora (shared/data/README.md sections 4, 7–9) as FLAT text (paragraphs run together,
+as scraped archives hold them) through the real indexer and settles every article as the related workers
+do; gold links come from the paragraph layout by the README rule (harness/related.py). Reports:
 
-    python -m bench.related_eval
+1. Editor-link parsing on flat text: the (article, target) pairs Kabar resolved against the gold pairs,
+   precision and recall per corpus.
+2. Computed links as at publish time (candidates published before the article: its exact time, or its
+   day when it is dated to the day only): R@5, MRR, nDCG@5 and candidate recall, per corpus, for
+   - kabar: the reranker trained leave-one-outlet-out (each outlet scored by a model that never saw it),
+   - kabar-bydate: trained on each corpus's earlier 70 % of sources, scored on the later 30 %,
+   - kabar-plain: the fallback without a model (TF-IDF cosine over stored profiles, recency),
+   - tfidf: word uni+bigram TF-IDF cosine (sublinear tf) over the same settled text,
+   - mlt: ElasticPress's related-posts query (more_like_this, max_query_terms 12) over the same index,
+   with a bootstrap 95 % interval of kabar − tfidf R@5 pooled over the held-out outlets.
+3. Speed: ms per related list with the shipped model through lists.similar_articles, and the per-article
+   settle cost (links, cut, profile) paid once per revision.
+
+    python -m bench.related_eval [--limit N] [--corpora ppw,indonews,...]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import random
 import time
 import uuid
-from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from elasticsearch import Elasticsearch, helpers
+from elasticsearch import Elasticsearch
 from redis import Redis
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from harness import related as linked_data
 from harness.cleanup import drop_prefix
-from harness.corpus import upsert_event, valid_articles
-from harness.results import emit, print_table
+from harness.results import emit, percentile, print_table
 from services.index.config import IndexSettings
-from services.index.indexing.backfill import apply_in_batches
-from services.index.related.lists import similar_articles
-from shared.es import IndexNames, create_client, ensure_indices
-from shared.state import StateStore
-from shared.text import normalise_title
+from services.index.related import features, lists, ranker
+from shared import corpora
+from shared.es import ONLY_PUBLISHED, IndexNames, create_client, ensure_indices
 
 BENCH = "related_eval"
 K = 5
+Ranked = dict[str, list[str]]
 
 
-def load_corpus(*, es: Elasticsearch, redis: Redis, names: IndexNames, corpus: str) -> list[dict[str, Any]]:
-    """Index the corpus with the real indexer; return the stored documents."""
-    events = [upsert_event(raw, newsroom="eval") for raw in valid_articles(corpus)]
-    apply_in_batches(es=es, store=StateStore(redis, names.prefix), names=names, events=events)
-    return [h["_source"] for h in helpers.scan(es, index=names.articles, query={"query": {"match_all": {}}})]
+# ---------------------------------------------------------------------------------------------- metrics
 
 
-def resolve_gold(docs: list[dict[str, Any]]) -> dict[str, set[str]]:
-    """Editors' inline links → corpus uids: the longest known title (≥ 15 chars) prefixing the link text."""
-    titles = [(normalise_title(d["title"]), d["uid"]) for d in docs]
-    titles = [(t, u) for t, u in titles if len(t) >= 15]
-    gold: dict[str, set[str]] = {}
-    for doc in docs:
-        for link in doc.get("editor_related") or []:
-            if not link.get("inline"):
-                continue
-            text = normalise_title(link["title"])
-            best = max(
-                ((t, u) for t, u in titles if text.startswith(t) and u != doc["uid"]),
-                default=None,
-                key=lambda tu: len(tu[0]),
-            )
-            if best:
-                gold.setdefault(doc["uid"], set()).add(best[1])
-    return gold
-
-
-def score(ranked: dict[str, list[str]], gold: dict[str, set[str]]) -> dict[str, float]:
-    """precision@5, recall@5 (share of all gold links found in the top 5) and MRR, over articles with gold."""
-    found = total = 0
-    precision = rr = 0.0
+def per_source(ranked: Ranked, gold: dict[str, set[str]]) -> dict[str, tuple[int, int, float, float]]:
+    """uid -> (found in top 5, gold links, reciprocal rank, nDCG@5)."""
+    out = {}
     for uid, wanted in gold.items():
         top = ranked.get(uid, [])[:K]
-        hits = [u for u in top if u in wanted]
-        found += len(hits)
-        total += len(wanted)
-        precision += len(hits) / K
-        rr += next((1 / (i + 1) for i, u in enumerate(top) if u in wanted), 0.0)
-    n = max(len(gold), 1)
-    return {"p@5": round(precision / n, 3), "r@5": round(found / max(total, 1), 3), "mrr": round(rr / n, 3)}
+        gains = [1.0 if u in wanted else 0.0 for u in top]
+        dcg = sum(g / math.log2(i + 2) for i, g in enumerate(gains))
+        ideal = sum(1 / math.log2(i + 2) for i in range(min(len(wanted), K)))
+        rr = next((1 / (i + 1) for i, u in enumerate(top) if u in wanted), 0.0)
+        out[uid] = (int(sum(gains)), len(wanted), rr, dcg / ideal if ideal else 0.0)
+    return out
 
 
-def engine_ranks(
-    *, es: Elasticsearch, names: IndexNames, docs: list[dict[str, Any]], uids: set[str], earlier_only: bool
-) -> tuple[dict[str, list[str]], float]:
-    by_uid = {d["uid"]: d for d in docs}
+def summarise(stats: dict[str, tuple[int, int, float, float]]) -> dict[str, float]:
+    n = max(len(stats), 1)
+    found = sum(s[0] for s in stats.values())
+    total = max(sum(s[1] for s in stats.values()), 1)
+    return {
+        "r@5": round(found / total, 3),
+        "mrr": round(sum(s[2] for s in stats.values()) / n, 3),
+        "ndcg@5": round(sum(s[3] for s in stats.values()) / n, 3),
+    }
+
+
+def bootstrap_diff(
+    a: dict[str, tuple[int, int, float, float]], b: dict[str, tuple[int, int, float, float]], *, rounds: int = 2000
+) -> tuple[float, float, float]:
+    """R@5 of a minus b, with a 95 % interval from resampling source articles."""
+    uids = sorted(set(a) & set(b))
+    rng = random.Random(11)
+
+    def diff(sample: list[str]) -> float:
+        total = max(sum(a[u][1] for u in sample), 1)
+        return (sum(a[u][0] for u in sample) - sum(b[u][0] for u in sample)) / total
+
+    draws = sorted(diff([rng.choice(uids) for _ in uids]) for _ in range(rounds))
+    return diff(uids), draws[int(0.025 * rounds)], draws[int(0.975 * rounds) - 1]
+
+
+# ------------------------------------------------------------------------------------------------ engines
+
+
+def rank_groups(
+    groups: list[linked_data.Group], score: Callable[[list[list[float]]], list[float]], docs: Any
+) -> Ranked:
+    """Order each group's candidates by score and drop near-duplicate titles, as the engine does."""
     ranked = {}
+    for g in groups:
+        scores = score(g.rows) if g.rows else []
+        cands = [features.Candidate(docs[u], 0.0) for u in g.candidates]
+        kept = features.distinct(
+            sorted(zip(scores, cands, strict=True), key=lambda sc: -sc[0]), own_title=docs[g.uid]["title"], k=K
+        )
+        ranked[g.uid] = [c.source["uid"] for _, c in kept]
+    return ranked
+
+
+def tfidf_ranks(linked: linked_data.Linked, gold: dict[str, set[str]]) -> tuple[Ranked, float]:
+    """Word uni+bigram TF-IDF cosine within each newsroom, candidates as at publish time."""
     t0 = time.perf_counter()
-    for uid in uids:
-        items = similar_articles(es=es, names=names, article=by_uid[uid], k=K, earlier_only=earlier_only)
-        ranked[uid] = [i["uid"] for i in items]
-    return ranked, (time.perf_counter() - t0) * 1000 / max(len(uids), 1)
-
-
-def _day(published_at: str | None) -> str:
-    """The calendar day in the timestamp's own offset (the engine's earlier_only uses the same rule)."""
-    return datetime.fromisoformat(published_at).date().isoformat() if published_at else ""
-
-
-def tfidf_ranks(docs: list[dict[str, Any]], uids: set[str], earlier_only: bool) -> tuple[dict[str, list[str]], float]:
-    t0 = time.perf_counter()
-    texts = [f"{d.get('title', '')}\n{d.get('body_text', '')}" for d in docs]
-    matrix = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit_transform(texts)
-    days = np.array([_day(d.get("published_at")) for d in docs])
-    ranked = {}
-    for i, doc in enumerate(docs):
-        if doc["uid"] not in uids:
+    ranked: Ranked = {}
+    rooms: dict[str, list[dict[str, Any]]] = {}
+    for doc in linked.docs.values():
+        if doc.get("status") == "published":
+            rooms.setdefault(doc["newsroom"], []).append(doc)
+    for docs in rooms.values():
+        wanted = [i for i, d in enumerate(docs) if d["uid"] in gold]
+        if not wanted:
             continue
-        sims = (matrix @ matrix[i].T).toarray().ravel()
-        sims[i] = -1
-        if earlier_only:
-            sims[days > _day(doc["published_at"])] = -1
-        order = [j for j in np.argsort(-sims)[:K] if sims[j] > 0]
-        ranked[doc["uid"]] = [docs[j]["uid"] for j in order]
-    return ranked, (time.perf_counter() - t0) * 1000 / max(len(uids), 1)
+        matrix = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit_transform(
+            [f"{d.get('title', '')}\n{d.get('body_text', '')}" for d in docs]
+        )
+        stamps = np.array([_stamp(d.get("published_at")) for d in docs])
+        for i in wanted:
+            sims = (matrix @ matrix[i].T).toarray().ravel()
+            cutoff = _stamp(features.publish_time_cutoff(docs[i]["published_at"]))
+            sims[stamps >= cutoff] = -1
+            sims[i] = -1
+            ranked[docs[i]["uid"]] = [docs[j]["uid"] for j in np.argsort(-sims)[:K] if sims[j] > 0]
+    return ranked, (time.perf_counter() - t0) * 1000 / max(len(gold), 1)
 
 
-def agreement(ranked: dict[str, list[str]], docs: list[dict[str, Any]]) -> dict[str, float]:
-    """Share of top-5 links that share the article's section / any tag."""
-    by_uid = {d["uid"]: d for d in docs}
-    same_section = same_tag = n = 0
-    for uid, top in ranked.items():
-        me = by_uid[uid]
-        for other in (by_uid[u] for u in top[:K]):
-            n += 1
-            same_section += other.get("section") == me.get("section")
-            same_tag += bool(set(other.get("tags") or []) & set(me.get("tags") or []))
-    return {"section@5": round(same_section / max(n, 1), 3), "tag@5": round(same_tag / max(n, 1), 3)}
+def _stamp(value: str | None) -> float:
+    when = features.parse_time(value)
+    return when.timestamp() if when else float("inf")
+
+
+def mlt_ranks(
+    es: Elasticsearch, names: IndexNames, linked: linked_data.Linked, gold: dict[str, set[str]]
+) -> tuple[Ranked, float]:
+    """ElasticPress's related posts: more_like_this on title and content, its default 12 query terms."""
+    t0 = time.perf_counter()
+    ranked: Ranked = {}
+    for uid in gold:
+        doc = linked.docs[uid]
+        query = {
+            "bool": {
+                "must": [
+                    {
+                        "more_like_this": {
+                            "fields": ["title", "body_text"],
+                            "like": [{"_index": names.articles, "_id": uid}],
+                            "min_term_freq": 1,
+                            "max_query_terms": 12,
+                            "min_doc_freq": 1,
+                        }
+                    }
+                ],
+                "filter": [
+                    ONLY_PUBLISHED,
+                    {"term": {"newsroom": doc["newsroom"]}},
+                    {"range": {"published_at": {"lt": features.publish_time_cutoff(doc["published_at"])}}},
+                ],
+            }
+        }
+        hits = es.search(index=names.articles, query=query, size=K, source=False)["hits"]["hits"]
+        ranked[uid] = [h["_id"] for h in hits]
+    return ranked, (time.perf_counter() - t0) * 1000 / max(len(gold), 1)
+
+
+def _fit_and_score(train_on: list[linked_data.Group], test: list[linked_data.Group], docs: Any) -> Ranked:
+    if not test:
+        return {}
+    booster = linked_data.train(train_on)
+    return rank_groups(test, lambda rows: list(booster.predict(np.asarray(rows))), docs)
+
+
+# ------------------------------------------------------------------------------------------------- main
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--links-corpus", default="scrapper")
-    parser.add_argument("--labels-corpus", default="summarization")
+    parser.add_argument("--corpora", default=",".join(corpora.linked_corpus_names()))
+    parser.add_argument("--limit", type=int, default=None, help="articles per corpus (quick runs)")
+    parser.add_argument("--speed-sample", type=int, default=300)
     args = parser.parse_args()
-    rows: list[dict[str, Any]] = []
-    for corpus, kind in ((args.links_corpus, "links"), (args.labels_corpus, "labels")):
-        prefix = f"eval{uuid.uuid4().hex[:8]}"
-        settings = IndexSettings(prefix=prefix)
-        names = IndexNames(prefix)
-        es = create_client(settings).options(request_timeout=60)
-        redis = Redis.from_url(settings.redis_url)
-        try:
-            ensure_indices(es, names)
-            docs = load_corpus(es=es, redis=redis, names=names, corpus=corpus)
-            gold = resolve_gold(docs) if kind == "links" else {}
-            for earlier_only in (True, False):
-                setting = "publish-time" if earlier_only else "any-time"
-                if kind == "links":
-                    g = gold
-                    if earlier_only:
-                        # As at publish time, an article can only link what already existed.
-                        by_uid = {d["uid"]: d for d in docs}
-                        g = {
-                            u: {v for v in vs if _day(by_uid[v]["published_at"]) <= _day(by_uid[u]["published_at"])}
-                            for u, vs in gold.items()
-                        }
-                        g = {u: vs for u, vs in g.items() if vs}
-                    uids = set(g)
-                else:
-                    uids = {d["uid"] for d in docs}
-                for name, (ranked, ms) in (
-                    ("kabar", engine_ranks(es=es, names=names, docs=docs, uids=uids, earlier_only=earlier_only)),
-                    ("tfidf", tfidf_ranks(docs, uids, earlier_only)),
-                ):
-                    metrics = score(ranked, g) if kind == "links" else agreement(ranked, docs)
-                    labels = {
-                        "corpus": corpus,
-                        "setting": setting,
-                        "engine": name,
-                        "articles": len(uids),
-                        "gold_links": sum(len(v) for v in g.values()) if kind == "links" else None,
-                    }
-                    for metric, value in {**metrics, "ms_per_article": round(ms, 1)}.items():
-                        emit(BENCH, metric, value, "ms" if metric == "ms_per_article" else "share", **labels)
-                    rows.append({**labels, **metrics, "ms_per_article": round(ms, 1)})
-        finally:
-            es.close()
-            redis.close()
-            drop_prefix(prefix)
-    cols = ["corpus", "setting", "engine", "articles", "p@5", "r@5", "mrr", "section@5", "tag@5", "ms_per_article"]
-    print_table(rows, cols, title="related links: Kabar next to TF-IDF")
+    corpus_names = [c for c in args.corpora.split(",") if c]
+    prefix = f"eval{uuid.uuid4().hex[:8]}"
+    settings = IndexSettings(prefix=prefix)
+    names = IndexNames(prefix)
+    es = create_client(settings).options(request_timeout=120)
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        ensure_indices(es, names)
+        linked = linked_data.load_linked(es=es, redis=redis, names=names, corpus_names=corpus_names, limit=args.limit)
+        report(
+            es=es, redis=redis, names=names, linked=linked, corpus_names=corpus_names, speed_sample=args.speed_sample
+        )
+    finally:
+        es.close()
+        redis.close()
+        drop_prefix(prefix)
+
+
+def report(
+    *,
+    es: Elasticsearch,
+    redis: Redis,
+    names: IndexNames,
+    linked: linked_data.Linked,
+    corpus_names: list[str],
+    speed_sample: int,
+) -> None:
+    docs = linked.docs
+    print(
+        f"loaded {len(docs)} articles, {sum(map(len, linked.gold.values()))} gold links "
+        f"(prepare {linked.seconds['prepare']:.0f} s, index {linked.seconds['index']:.0f} s, "
+        f"settle {linked.seconds['settle']:.0f} s, "
+        f"{1000 * linked.seconds['settle'] / max(len(docs), 1):.1f} ms/article)"
+    )
+    # 1. Parsing on flat text.
+    parse_rows = []
+    for corpus in [*corpus_names, "pooled"]:
+        in_corpus = {u for u, c in linked.corpus_of.items() if corpus in (c, "pooled")}
+        gold_pairs = {(u, t) for u, ts in linked.gold.items() if u in in_corpus for t in ts}
+        found_pairs = {(u, t) for u, p in linked.profiles.items() if u in in_corpus for t in p.editor_uids}
+        hit = len(gold_pairs & found_pairs)
+        row = {
+            "corpus": corpus,
+            "gold_links": len(gold_pairs),
+            "parsed_links": len(found_pairs),
+            "precision": round(hit / max(len(found_pairs), 1), 3),
+            "recall": round(hit / max(len(gold_pairs), 1), 3),
+        }
+        parse_rows.append(row)
+        for metric in ("precision", "recall"):
+            emit(BENCH, f"parse_{metric}", row[metric], "share", corpus=corpus, gold_links=row["gold_links"])
+    print_table(parse_rows, list(parse_rows[0]), title="editors' links parsed from flat text")
+
+    # 2. Computed links as at publish time.
+    gold = linked_data.as_at_publish(linked)
+    t0 = time.perf_counter()
+    groups = linked_data.groups(es=es, names=names, linked=linked, gold=gold, redis=redis)
+    stage_ms = (time.perf_counter() - t0) * 1000 / max(len(groups), 1)
+    by_uid = {g.uid: g for g in groups}
+    outlets = sorted({linked.outlet_of[g.uid] for g in groups})
+    loo: Ranked = {}
+    for held_out in outlets:
+        test = [g for g in groups if linked.outlet_of[g.uid] == held_out]
+        train_on = [g for g in groups if linked.outlet_of[g.uid] != held_out]
+        loo.update(_fit_and_score(train_on, test, docs))
+    bydate: Ranked = {}
+    date_test: set[str] = set()
+    train_on = []
+    for corpus in corpus_names:
+        ordered = sorted(
+            (g for g in groups if linked.corpus_of[g.uid] == corpus), key=lambda g: _stamp(docs[g.uid]["published_at"])
+        )
+        cut = int(len(ordered) * 0.7)
+        train_on += ordered[:cut]
+        date_test |= {g.uid for g in ordered[cut:]}
+    bydate = _fit_and_score(train_on, [by_uid[u] for u in date_test], docs)
+    plain = rank_groups(groups, features.fallback_scores, docs)
+    tfidf, tfidf_ms = tfidf_ranks(linked, gold)
+    mlt, mlt_ms = mlt_ranks(es, names, linked, gold)
+    engines: list[tuple[str, Ranked, dict[str, set[str]], float | None]] = [
+        ("kabar", loo, gold, stage_ms),
+        ("kabar-bydate", bydate, {u: gold[u] for u in date_test}, stage_ms),
+        ("kabar-plain", plain, gold, stage_ms),
+        ("tfidf", tfidf, gold, tfidf_ms),
+        ("tfidf-bydate", tfidf, {u: gold[u] for u in date_test}, tfidf_ms),
+        ("mlt", mlt, gold, mlt_ms),
+    ]
+    rows = []
+    stats_of: dict[str, dict[str, tuple[int, int, float, float]]] = {}
+    for engine, ranked, g, ms in engines:
+        stats = per_source(ranked, g)
+        stats_of[engine] = stats
+        for corpus in [*corpus_names, "pooled"]:
+            part = {u: s for u, s in stats.items() if corpus in (linked.corpus_of[u], "pooled")}
+            if not part:
+                continue
+            cands = [by_uid[u] for u in part]
+            total = sum(s[1] for s in part.values())
+            recall = 1 - sum(c.missed for c in cands) / max(total, 1)
+            row = {
+                "corpus": corpus,
+                "engine": engine,
+                "sources": len(part),
+                "links": total,
+                **summarise(part),
+                "cand_recall": round(recall, 3) if engine.startswith("kabar") else None,
+                "ms_per_article": round(ms, 1) if ms is not None else None,
+            }
+            rows.append(row)
+            for metric in ("r@5", "mrr", "ndcg@5", "cand_recall", "ms_per_article"):
+                if row[metric] is not None:
+                    emit(
+                        BENCH,
+                        metric,
+                        row[metric],
+                        "ms" if metric.startswith("ms") else "share",
+                        corpus=corpus,
+                        engine=engine,
+                    )
+    print_table(rows, list(rows[0]), title="computed links as at publish time (held-out splits)")
+    diffs = []
+    for name, a, b in (
+        ("loo", "kabar", "tfidf"),
+        ("bydate", "kabar-bydate", "tfidf-bydate"),
+        ("plain", "kabar-plain", "tfidf"),
+    ):
+        d, lo, hi = bootstrap_diff(stats_of[a], stats_of[b])
+        diffs.append(
+            {"split": name, "kabar_minus_tfidf_r@5": round(d, 3), "ci95_low": round(lo, 3), "ci95_high": round(hi, 3)}
+        )
+        emit(
+            BENCH,
+            "r@5_gain_over_tfidf",
+            round(d, 3),
+            "share",
+            split=name,
+            ci95_low=round(lo, 3),
+            ci95_high=round(hi, 3),
+        )
+    print_table(diffs, list(diffs[0]), title="R@5 gain over TF-IDF, bootstrap 95 % interval over source articles")
+
+    # 3. Speed of one list with the shipped model, through the serving path.
+    model = ranker.shared()
+    sample = list(gold)[:speed_sample]
+    timings = []
+    for uid in sample:
+        t0 = time.perf_counter()
+        lists.similar_articles(
+            es=es,
+            names=names,
+            article=docs[uid],
+            profile=linked.profiles.get(uid) or features.Profile(uid=uid),
+            k=K,
+            ranker=model,
+            redis=redis,
+        )
+        timings.append((time.perf_counter() - t0) * 1000)
+    speed = {
+        "model": model.name,
+        "lists": len(timings),
+        "p50_ms": round(percentile(timings, 50), 1),
+        "p95_ms": round(percentile(timings, 95), 1),
+        "settle_ms_per_article": round(1000 * linked.seconds["settle"] / max(len(docs), 1), 1),
+    }
+    for metric in ("p50_ms", "p95_ms", "settle_ms_per_article"):
+        emit(BENCH, f"list_{metric}", speed[metric], "ms", model=model.name)
+    print_table([speed], list(speed), title="one related list (candidates, profiles, features, model)")
 
 
 if __name__ == "__main__":

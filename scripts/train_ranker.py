@@ -1,0 +1,63 @@
+"""Build the related-link reranker shipped with the index worker (services/index/related/models/).
+
+Loads every linked corpus under ../shared/data/raw (flat text, through the real indexer), takes the
+editors' "Baca juga" links as labels (harness/related.py), builds the engine's candidates and features as
+at publish time, and trains LightGBM lambdarank on all of them. Needs Elasticsearch and Redis
+(`scripts/services.sh up`). Deterministic for the same data and LightGBM version.
+
+    python -m scripts.train_ranker [--out services/index/related/models/ranker-v1.txt]
+
+bench/related_eval.py measures the same model family on splits it never trained on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+from pathlib import Path
+
+from redis import Redis
+
+from harness import related as linked_data
+from harness.cleanup import drop_prefix
+from services.index.config import IndexSettings
+from services.index.related.ranker import DEFAULT_MODEL
+from shared import corpora
+from shared.es import IndexNames, create_client, ensure_indices
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("--corpora", default=",".join(corpora.linked_corpus_names()))
+    args = parser.parse_args()
+    corpus_names = [c for c in args.corpora.split(",") if c]
+    prefix = f"train{uuid.uuid4().hex[:8]}"
+    settings = IndexSettings(prefix=prefix)
+    names = IndexNames(prefix)
+    es = create_client(settings).options(request_timeout=120)
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        ensure_indices(es, names)
+        linked = linked_data.load_linked(es=es, redis=redis, names=names, corpus_names=corpus_names)
+        gold = linked_data.as_at_publish(linked)
+        groups = linked_data.groups(es=es, names=names, linked=linked, gold=gold, redis=redis)
+        booster = linked_data.train(groups)
+    finally:
+        es.close()
+        redis.close()
+        drop_prefix(prefix)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    booster.save_model(str(args.out))
+    card = linked_data.model_card(
+        booster,
+        groups_used=sum(1 for g in groups if any(g.labels)),
+        links=sum(map(len, gold.values())),
+        corpus_names=corpus_names,
+    )
+    args.out.with_suffix(".md").write_text(f"# {args.out.name}\n\n{card}\n")
+    print(f"wrote {args.out} ({args.out.stat().st_size} bytes): {card}")
+
+
+if __name__ == "__main__":
+    main()
