@@ -327,6 +327,30 @@ def report(
             ci95_low=round(lo, 3),
             ci95_high=round(hi, 3),
         )
+    for corpus in corpus_names:
+        part = {u for u, c in linked.corpus_of.items() if c == corpus}
+        a = {u: v for u, v in stats_of["kabar"].items() if u in part}
+        b = {u: v for u, v in stats_of["tfidf"].items() if u in part}
+        if a:
+            d, lo, hi = bootstrap_diff(a, b)
+            diffs.append(
+                {
+                    "split": f"loo {corpus}",
+                    "kabar_minus_tfidf_r@5": round(d, 3),
+                    "ci95_low": round(lo, 3),
+                    "ci95_high": round(hi, 3),
+                }
+            )
+            emit(
+                BENCH,
+                "r@5_gain_over_tfidf",
+                round(d, 3),
+                "share",
+                split="loo",
+                corpus=corpus,
+                ci95_low=round(lo, 3),
+                ci95_high=round(hi, 3),
+            )
     print_table(diffs, list(diffs[0]), title="R@5 gain over TF-IDF, bootstrap 95 % interval over source articles")
 
     # 3. Speed of one list with the shipped model, through the serving path.

@@ -7,6 +7,7 @@ rows with this one module, so the model sees at training exactly what it sees at
 from __future__ import annotations
 
 import base64
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -116,11 +117,8 @@ def unpack_vector(terms: str, weights: str) -> dict[str, float]:
 
 
 def cosine(a: dict[str, float], b: dict[str, float]) -> float:
-    """Dot product of two unit vectors (what tfidf_vector returns)."""
-    if len(a) > len(b):
-        a, b = b, a
-    get = b.get
-    return sum([v * get(t, 0.0) for t, v in a.items() if t in b])
+    """Dot product of two unit vectors (what tfidf_vector returns), over the terms they share."""
+    return sum([a[t] * b[t] for t in a.keys() & b.keys()])
 
 
 # ------------------------------------------------------------------------------------------------ names
@@ -231,6 +229,12 @@ def publish_time_cutoff(published_at: str) -> str:
 # ------------------------------------------------------------------------------------------------- rows
 
 
+@functools.lru_cache(maxsize=65536)
+def _title_words(title: str) -> frozenset[str]:
+    """A title's words (cached: the same recent stories are candidates of many lists)."""
+    return frozenset(_words(title))
+
+
 def _words(text: str) -> set[str]:
     return {w for w in normalise_title(text).split() if len(w) >= 3}
 
@@ -261,7 +265,7 @@ def feature_rows(article: dict[str, Any], own: Profile, candidates: list[Candida
     rows = []
     for i, c in enumerate(candidates):
         src = c.source
-        cand_title = _words(src.get("title") or "")
+        cand_title = _title_words(src.get("title") or "")
         union = title_words | cand_title
         names = set(c.profile.names) if c.profile else set()
         rows.append(
