@@ -1,6 +1,6 @@
 """What the reranker knows of a (article, candidate) pair: pure functions, no Elasticsearch.
 
-Serving (lists.similar_articles) and training (`kabar related train`, bench/related_eval.py) build the
+Serving (lists.similar_articles) and training (scripts/train_ranker.py, bench/related_eval.py) build the
 rows with this one module, so the model sees at training exactly what it sees at serving.
 """
 
