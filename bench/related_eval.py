@@ -87,8 +87,8 @@ def bootstrap_diff(
         total = max(sum(a[u][1] for u in sample), 1)
         return (sum(a[u][0] for u in sample) - sum(b[u][0] for u in sample)) / total
 
-    draws = sorted(diff([rng.choice(uids) for _ in uids]) for _ in range(rounds))
-    return diff(uids), draws[int(0.025 * rounds)], draws[int(0.975 * rounds) - 1]
+    draws = [diff([rng.choice(uids) for _ in uids]) for _ in range(rounds)]
+    return diff(uids), percentile(draws, 2.5), percentile(draws, 97.5)
 
 
 # ------------------------------------------------------------------------------------------------ engines
