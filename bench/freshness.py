@@ -7,8 +7,9 @@ every 100 ms) to timestamp when each article became searchable. The time counted
 the POST to the poll answer that first found it, so it includes ingest, RabbitMQ, the worker, the bulk
 write and the index refresh (refresh_interval 1 s).
 
-Baseline in the same run (the floor): the same documents indexed straight into Elasticsearch with
-refresh=false at the same rate, polled the same way.
+Baseline in the same run (the floor): the same articles indexed straight into Elasticsearch with
+refresh=false at the same rate for the same duration, polled the same way. Each of the two is warmed up
+first with a few seconds of the same load that is not reported.
 
 Then the same rate again with poison in the stream (issue 11): every `--poison-every`-th article, a
 message Elasticsearch refuses (sent to the index queue as ingest would, batched with a normal event) and
@@ -56,6 +57,12 @@ TARGET_P95_S = 2.5
 POLL_INTERVAL = 0.1
 NEWSROOM = "bench-fresh"
 POISON_RATIO_TARGET = 2.0
+QUICK_SECONDS = 20.0
+# Unreported sending before each clean phase: a worker's first tasks (imports, connections) and a new
+# index's first writes are slow, and would otherwise count against whichever phase runs first.
+WARMUP_SECONDS = 3.0
+# How long the poll waits, once sending is over, for articles not yet searchable (every phase alike).
+DRAIN_TIMEOUT = 60.0
 # The body that took cubic time in text cleaning (issue 11), now linear: it must index like any other.
 HOSTILE_BODY = "Share" + "\u2003" * 2500 + "!"
 
@@ -78,6 +85,21 @@ def poison_sender(settings: IndexSettings) -> tuple[Any, Any]:
         app.send_task(TASK_INDEX_EVENTS, kwargs={"events": events}, queue=Queues(settings.prefix).index)
 
     return send, app.close
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One measured path: its name in the results, how long it sends and how many articles that takes."""
+
+    name: str
+    seconds: float
+    articles: int
+
+
+def phases(*, duration: float, rate: float, poison_every: int) -> list[Phase]:
+    """The phases of a run, in order, all at one rate for one duration so their latencies compare."""
+    names = ["es_direct", "pipeline"] + (["pipeline_poisoned"] if poison_every else [])
+    return [Phase(name, duration, int(duration * rate) + 1) for name in names]
 
 
 @dataclass
@@ -167,7 +189,7 @@ async def measure_pipeline(
             else:
                 run.failures[status] = run.failures.get(status, 0) + 1
 
-        poller = asyncio.create_task(poll(es, alias, run, drain_timeout=60))
+        poller = asyncio.create_task(poll(es, alias, run, drain_timeout=DRAIN_TIMEOUT))
         await send_at_rate(rate, duration, run, send_one)
         await poller
     return run
@@ -187,7 +209,7 @@ async def measure_baseline(*, es_url: str, index: str, docs: list[dict[str, Any]
             else:
                 run.failures[str(resp.status_code)] = run.failures.get(str(resp.status_code), 0) + 1
 
-        poller = asyncio.create_task(poll(es, index, run, drain_timeout=30))
+        poller = asyncio.create_task(poll(es, index, run, drain_timeout=DRAIN_TIMEOUT))
         await send_at_rate(rate, duration, run, send_one)
         await poller
     return run
@@ -286,37 +308,39 @@ def poisoned_phase(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=120.0, help="seconds of steady sending (default 120)")
-    parser.add_argument("--quick", action="store_true", help="20 s instead of --duration")
+    parser.add_argument(
+        "--duration", type=float, default=120.0, help="seconds of steady sending in every phase (default 120)"
+    )
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_SECONDS:.0f} s instead of --duration")
     parser.add_argument("--rate", type=float, default=50.0, help="articles per second (default 50)")
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--poison-every", type=int, default=100, help="one poison per N articles (0: no phase)")
     args = parser.parse_args()
-    duration = 20.0 if args.quick else args.duration
-    baseline_duration = max(10.0, min(30.0, duration / 4))
+    duration = QUICK_SECONDS if args.quick else args.duration
+    plan = {p.name: p for p in phases(duration=duration, rate=args.rate, poison_every=args.poison_every)}
 
     prefix = f"fresh{uuid.uuid4().hex[:8]}"
     settings = IndexSettings(prefix=prefix)
     names = IndexNames(prefix)
     env = kabar_env(prefix, KABAR_LOG_JSON="true", KABAR_RATE_LIMIT_PER_MINUTE="1000000")
-    total = int(duration * args.rate) + 1
     source = replay(tag=f"fresh-{prefix}")
-    articles = [next(source) for _ in range(total)]
-    poisoned_articles = [next(source) for _ in range(total)] if args.poison_every else []
-    base_articles = [next(source) for _ in range(int(baseline_duration * args.rate) + 1)]
-    docs = baseline_docs(base_articles)
+    batches = {name: [next(source) for _ in range(p.articles)] for name, p in plan.items() if name != "es_direct"}
+    # The floor writes the very articles the pipeline is sent (as its own newsroom, into its own index).
+    docs = baseline_docs(batches["pipeline"][: plan["es_direct"].articles])
+    warm = [next(source) for _ in range(int(WARMUP_SECONDS * args.rate) + 1)]
 
     procs: list[Proc] = []
     try:
         bootstrap(settings)
         baseline_index = f"{prefix}-articles-baseline"  # matches the template: same mapping and refresh interval
         httpx.put(f"{settings.es_url}/{baseline_index}", timeout=30).raise_for_status()
-        print(f"baseline: direct ES index (refresh=false) at {args.rate}/s for {baseline_duration:.0f}s", flush=True)
-        base = asyncio.run(
-            measure_baseline(
-                es_url=settings.es_url, index=baseline_index, docs=docs, rate=args.rate, duration=baseline_duration
+        print(f"baseline: direct ES index (refresh=false) at {args.rate}/s for {duration:.0f}s", flush=True)
+        for batch, seconds in ((baseline_docs(warm), WARMUP_SECONDS), (docs, duration)):
+            base = asyncio.run(
+                measure_baseline(
+                    es_url=settings.es_url, index=baseline_index, docs=batch, rate=args.rate, duration=seconds
+                )
             )
-        )
         ingest, ingest_url = start_api("fresh-ingest", "services.ingest.app:create_app", env)
         procs.append(ingest)
         # As deployed: indexing and related work in separate worker processes, so a related backlog
@@ -332,30 +356,31 @@ def main() -> int:
         with Redis.from_url(settings.redis_url) as redis:
             key = create_key(redis=redis, prefix=prefix, newsroom=NEWSROOM)
         print(f"pipeline: POST /v1/articles at {args.rate}/s for {duration:.0f}s", flush=True)
-        pipe = asyncio.run(
-            measure_pipeline(
-                ingest_url=ingest_url,
-                key=key,
-                es_url=settings.es_url,
-                alias=names.articles,
-                articles=articles,
-                rate=args.rate,
-                duration=duration,
+        for batch, seconds in ((warm, WARMUP_SECONDS), (batches["pipeline"], duration)):
+            pipe = asyncio.run(
+                measure_pipeline(
+                    ingest_url=ingest_url,
+                    key=key,
+                    es_url=settings.es_url,
+                    alias=names.articles,
+                    articles=batch,
+                    rate=args.rate,
+                    duration=seconds,
+                )
             )
-        )
         # Readers see what the poll saw: the last article through the publish API.
         last = next(reversed(pipe.seen), None)
         reader_ok = (
             last is not None and httpx.get(f"{publish_url}/api/v1/articles/{last}", timeout=10).status_code == 200
         )
-        rows = report("es_direct", base, args.rate, baseline_duration) + report("pipeline", pipe, args.rate, duration)
+        rows = report("es_direct", base, args.rate, duration) + report("pipeline", pipe, args.rate, duration)
         rows.append(emit(BENCH, "publish_api_sees_last_article", int(reader_ok), "bool"))
         if args.poison_every:
             rows += poisoned_phase(
                 settings=settings,
                 ingest_url=ingest_url,
                 key=key,
-                articles=poisoned_articles,
+                articles=batches["pipeline_poisoned"],
                 clean=pipe,
                 rate=args.rate,
                 duration=duration,
