@@ -2,7 +2,9 @@
 
 Starts its own ingest process (and a bare FastAPI echo process) on a unique prefix, drives them with
 async httpx clients for a bounded time, prints one JSON line per measurement and a short table, then
-removes the prefix's queues and Redis keys. Nothing consumes the queue during the run.
+removes the prefix's queues and Redis keys. Nothing consumes the queue during the run. Every target is
+warmed up before it is measured, the baseline and Kabar take turns going first, and every rate is over
+the time the measurement took (its last requests end after the time asked for).
 
     python bench/ingest_bench.py [--seconds 5] [--articles 8000]
 """
@@ -15,7 +17,8 @@ import json
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +32,43 @@ sys.path.insert(0, str(ROOT))
 from harness.cleanup import drop_prefix  # noqa: E402
 from harness.corpus import replay  # noqa: E402
 from harness.procs import kabar_env, start_api  # noqa: E402
-from harness.results import emit, print_table, summary  # noqa: E402
+from harness.results import alternating, emit, print_table, summary  # noqa: E402
 from services.ingest.auth import create_key  # noqa: E402
 from services.ingest.config import IngestSettings  # noqa: E402
 from services.ingest.publisher import EventPublisher  # noqa: E402
 from shared.events import ArticleEvent, Operation  # noqa: E402
 
 BENCH = "ingest_bench"
+# Unmeasured load before a target's first measurement: connections, imports, first-request paths.
+WARMUP_SECONDS = 1.0
+WARMUP_CONCURRENCY = 10
+
+
+@dataclass(frozen=True)
+class Step:
+    """One drive of a single-POST target: a measurement, or a warm-up whose numbers are dropped."""
+
+    target: str
+    concurrency: int
+    measured: bool = True
+
+
+def single_post_steps(targets: Sequence[str], levels: Sequence[int]) -> list[Step]:
+    """Every target warmed up, then each concurrency level with the targets taking turns to go first."""
+    warm = [Step(target, WARMUP_CONCURRENCY, measured=False) for target in targets]
+    orders = alternating(targets, len(levels))
+    return warm + [Step(target, level) for level, order in zip(levels, orders, strict=True) for target in order]
+
+
+def run_for(op: Callable[[], object], seconds: float) -> tuple[list[float], float]:
+    """Call `op` back to back while `seconds` last: each call's seconds, and the seconds all of them took."""
+    latencies: list[float] = []
+    started = time.perf_counter()
+    deadline = started + seconds
+    while (now := time.perf_counter()) < deadline:
+        op()
+        latencies.append(time.perf_counter() - now)
+    return latencies, time.perf_counter() - started
 
 
 def echo_app() -> FastAPI:
@@ -75,7 +108,6 @@ async def drive_single(
     """`concurrency` clients POSTing one article at a time for `seconds`; a result unless a warm-up (no name)."""
     latencies: list[float] = []
     errors: dict[int, int] = {}
-    deadline = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=30) as client:
 
@@ -88,6 +120,7 @@ async def drive_single(
                     errors[resp.status_code] = errors.get(resp.status_code, 0) + 1
 
         started = time.perf_counter()
+        deadline = started + seconds
         await asyncio.gather(*(one_client() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
     return None if name is None else latency(name, latencies, elapsed, concurrency=concurrency, errors=errors)
@@ -99,7 +132,6 @@ async def drive_bulk(
     accepted = 0
     latencies: list[float] = []
     errors: dict[int, int] = {}
-    deadline = time.perf_counter() + seconds
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as client:
 
         async def one_client() -> None:
@@ -117,6 +149,7 @@ async def drive_bulk(
                     errors[resp.status_code] = errors.get(resp.status_code, 0) + 1
 
         started = time.perf_counter()
+        deadline = started + seconds
         await asyncio.gather(*(one_client() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
     labels = {"batch": batch, "concurrency": concurrency, "errors": errors}
@@ -129,14 +162,12 @@ def raw_publish(settings: IngestSettings, seconds: float) -> dict[str, Any]:
     publisher = EventPublisher(broker_url=settings.broker_url, prefix=settings.prefix, confirm_timeout=5, retry_after=5)
     publisher.declare()
     event = ArticleEvent(op=Operation.DELETE, uid="bench", newsroom="bench", external_id="bench", revision=1, version=1)
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        started = time.perf_counter()
-        publisher.publish([event])
-        latencies.append(time.perf_counter() - started)
-    publisher.close()
-    return latency("raw_kombu_publish_confirm", latencies, seconds, concurrency=1)
+    try:
+        run_for(lambda: publisher.publish([event]), WARMUP_SECONDS)  # the channel and its confirms set up
+        latencies, elapsed = run_for(lambda: publisher.publish([event]), seconds)
+    finally:
+        publisher.close()
+    return latency("raw_kombu_publish_confirm", latencies, elapsed, concurrency=1)
 
 
 def main() -> int:
@@ -161,15 +192,16 @@ def main() -> int:
         procs.append(ingest)
         echo, echo_url = start_api("bench-echo", "bench.ingest_bench:echo_app", env)
         procs.append(echo)
-        asyncio.run(drive_single(None, ingest_url, "/v1/articles", headers, source, 10, 1.0))  # warm up
         rows.append(raw_publish(settings, args.seconds))
-        for conc in (1, 10, 50):
-            for name, url, path, auth in (
-                ("echo_baseline", echo_url, "/echo", {}),
-                ("single_post", ingest_url, "/v1/articles", headers),
-            ):
-                row = asyncio.run(drive_single(name, url, path, auth, source, conc, args.seconds))
-                rows += [row] if row else []
+        targets = {
+            "echo_baseline": (echo_url, "/echo", {}),
+            "single_post": (ingest_url, "/v1/articles", headers),
+        }
+        for step in single_post_steps(list(targets), [1, 10, 50]):
+            url, path, auth = targets[step.target]
+            name, seconds = (step.target, args.seconds) if step.measured else (None, WARMUP_SECONDS)
+            row = asyncio.run(drive_single(name, url, path, auth, source, step.concurrency, seconds))
+            rows += [row] if row else []
         for concurrency in (1, 4):
             rows += asyncio.run(drive_bulk(ingest_url, headers, source, args.batch, concurrency, args.seconds))
     finally:
