@@ -1,4 +1,5 @@
-"""Bench results: percentiles, and the one JSON-lines schema every bench prints and bench/run_all.py reads.
+"""Bench results: percentiles, the order of same-run comparisons, and the one JSON-lines schema every bench
+prints and bench/run_all.py reads.
 
 A result is one JSON object on a line of its own: `bench` (which program), `metric` (what was measured),
 `value` (a number, or null when it could not be measured), `unit`; any other keys are labels of the
@@ -10,9 +11,10 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 RESULT_KEYS = ("bench", "metric", "value", "unit")
+T = TypeVar("T")
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -22,6 +24,15 @@ def percentile(values: Sequence[float], p: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(p / 100 * len(ordered)))
     return ordered[rank - 1]
+
+
+def alternating(arms: Sequence[T], rounds: int) -> list[list[T]]:
+    """The order to run `arms` in, round by round: as given, then reversed, and so on (AB, BA, AB, ...).
+
+    A measurement run first warms caches (the page cache, the OS's, Elasticsearch's) for the ones after it;
+    alternating makes each arm go first as often as the others, so neither warms the other for free.
+    """
+    return [list(arms) if r % 2 == 0 else list(reversed(arms)) for r in range(rounds)]
 
 
 def summary(values: Sequence[float], *, digits: int = 3) -> dict[str, float]:
