@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from services.publish import feeds
+from services.publish.routes import feeds as feed_routes
 
 # U+FFFE/U+FFFF (let through by the models' NO_CONTROL), C0 controls and a lone surrogate.
 BAD = "\ufffe\uffff\x00\x01\x08\x0b\x0c\x1f\ud800"
@@ -76,3 +77,10 @@ def test_atom_category_attribute_keeps_the_legal_part() -> None:
 def test_any_text_in_any_field_parses(mark: str) -> None:
     for doc in _documents(mark).values():
         etree.fromstring(doc)
+
+
+@pytest.mark.parametrize("year", [1, 999, 1566, 1899, 1945, 2026, 9999])
+def test_every_month_the_sitemap_index_can_list_has_a_sitemap_route(year: int) -> None:
+    # The index names months as Elasticsearch formats them (yyyy-MM); the route must take each of them.
+    name = f"{year:04d}-02"
+    assert feed_routes._PART.fullmatch(name) and feed_routes._PART.fullmatch(f"{name}-3")

@@ -119,7 +119,9 @@ def test_name_extraction_is_linear_on_adversarial_text(pieces: list[str], repeat
 
 
 def test_profiles_round_trip_through_their_stored_forms() -> None:
-    profile = Profile(uid="u1", vector={"banjir": 0.8, "a:b": 0.6}, names=["joko widodo", "kpu"], editor_uids=["x", "y"])
+    profile = Profile(
+        uid="u1", vector={"banjir": 0.8, "a:b": 0.6}, names=["joko widodo", "kpu"], editor_uids=["x", "y"]
+    )
     back = Profile.unpack("u1", profile.pack())
     assert back.names == profile.names and back.editor_uids == profile.editor_uids
     assert back.vector == pytest.approx(profile.vector, abs=1e-3)  # float16 weights

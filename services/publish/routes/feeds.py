@@ -18,7 +18,9 @@ ATOM = "application/atom+xml; charset=utf-8"
 XML = "application/xml; charset=utf-8"
 # A month of the sitemap index ("2024-05") and an optional part from 2 ("2024-05-2"). Anything else is
 # a name no sitemap has: 404 here, never a query that Elasticsearch would refuse (a 503 for the reader).
-_PART = re.compile(r"((?:19|2\d)\d\d-(?:0[1-9]|1[0-2]))(?:-([1-9]\d{0,3}))?", re.ASCII)
+# Any four-digit year: the index lists every month an article is dated in (ingest takes any date, and
+# an archive's oldest stories or a typo'd year are still pages readers and crawlers can reach).
+_PART = re.compile(r"(\d{4}-(?:0[1-9]|1[0-2]))(?:-([1-9]\d{0,3}))?", re.ASCII)
 
 
 async def _feed(
