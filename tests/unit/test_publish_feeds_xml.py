@@ -84,3 +84,4 @@ def test_every_month_the_sitemap_index_can_list_has_a_sitemap_route(year: int) -
     # The index names months as Elasticsearch formats them (yyyy-MM); the route must take each of them.
     name = f"{year:04d}-02"
     assert feed_routes._PART.fullmatch(name) and feed_routes._PART.fullmatch(f"{name}-3")
+    assert not feed_routes._PART.fullmatch("0000-02")

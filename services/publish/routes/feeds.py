@@ -20,7 +20,8 @@ XML = "application/xml; charset=utf-8"
 # a name no sitemap has: 404 here, never a query that Elasticsearch would refuse (a 503 for the reader).
 # Any four-digit year: the index lists every month an article is dated in (ingest takes any date, and
 # an archive's oldest stories or a typo'd year are still pages readers and crawlers can reach).
-_PART = re.compile(r"(\d{4}-(?:0[1-9]|1[0-2]))(?:-([1-9]\d{0,3}))?", re.ASCII)
+# Year 0 exists in neither Python nor ISO dates as Elasticsearch reads them (it refuses the query).
+_PART = re.compile(r"((?!0000)\d{4}-(?:0[1-9]|1[0-2]))(?:-([1-9]\d{0,3}))?", re.ASCII)
 
 
 async def _feed(
