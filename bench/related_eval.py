@@ -27,7 +27,6 @@ import argparse
 import math
 import random
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -37,12 +36,10 @@ from redis import Redis
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from harness import related as linked_data
-from harness.cleanup import drop_prefix
 from harness.results import emit, percentile, print_table
-from services.index.config import IndexSettings
 from services.index.related import features, lists, ranker
 from shared import corpora
-from shared.es import ONLY_PUBLISHED, IndexNames, create_client, ensure_indices
+from shared.es import ONLY_PUBLISHED, IndexNames
 
 BENCH = "related_eval"
 K = 5
@@ -189,21 +186,11 @@ def main() -> None:
     parser.add_argument("--speed-sample", type=int, default=300)
     args = parser.parse_args()
     corpus_names = [c for c in args.corpora.split(",") if c]
-    prefix = f"eval{uuid.uuid4().hex[:8]}"
-    settings = IndexSettings(prefix=prefix)
-    names = IndexNames(prefix)
-    es = create_client(settings).options(request_timeout=120)
-    redis = Redis.from_url(settings.redis_url)
-    try:
-        ensure_indices(es, names)
-        linked = linked_data.load_linked(es=es, redis=redis, names=names, corpus_names=corpus_names, limit=args.limit)
+    with linked_data.linked_under_temporary_prefix("eval", corpus_names=corpus_names, limit=args.limit) as loaded:
+        es, redis, names, linked = loaded
         report(
             es=es, redis=redis, names=names, linked=linked, corpus_names=corpus_names, speed_sample=args.speed_sample
         )
-    finally:
-        es.close()
-        redis.close()
-        drop_prefix(prefix)
 
 
 def report(

@@ -12,10 +12,13 @@ articles (paragraphs joined into one), as scraped archives arrive, and must find
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import re
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -23,12 +26,14 @@ from urllib.parse import urlparse
 from elasticsearch import Elasticsearch, helpers
 from redis import Redis
 
+from harness.cleanup import drop_prefix
 from harness.corpus import upsert_event
 from services.index.indexing.backfill import apply_in_batches
 from services.index.related import features, lists
 from shared import corpora
-from shared.es import IndexNames
+from shared.es import IndexNames, create_client, ensure_indices
 from shared.models import ArticleIn
+from shared.settings import KabarSettings
 from shared.state import StateStore
 from shared.text import normalise_title
 
@@ -162,6 +167,25 @@ def load_linked(
     seconds["settle"] = time.perf_counter() - t0
     docs = {h["_id"]: h["_source"] for h in helpers.scan(es, index=names.articles, query={"query": {"match_all": {}}})}
     return Linked(docs, gold, corpus_of, outlet_of, profiles, seconds, {u for u, d in dated.items() if d})
+
+
+@contextlib.contextmanager
+def linked_under_temporary_prefix(
+    tag: str, *, corpus_names: list[str], limit: int | None = None
+) -> Iterator[tuple[Elasticsearch, Redis, IndexNames, Linked]]:
+    """The linked corpora loaded under a fresh prefix, dropped afterwards (indices, queues, Redis keys)."""
+    prefix = f"{tag}{uuid.uuid4().hex[:8]}"
+    settings = KabarSettings(prefix=prefix)
+    names = IndexNames(prefix)
+    es = create_client(settings).options(request_timeout=120)
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        ensure_indices(es, names)
+        yield es, redis, names, load_linked(es=es, redis=redis, names=names, corpus_names=corpus_names, limit=limit)
+    finally:
+        es.close()
+        redis.close()
+        drop_prefix(prefix)
 
 
 def as_at_publish(linked: Linked) -> dict[str, set[str]]:

@@ -13,17 +13,11 @@ bench/related_eval.py measures the same model family on splits it never trained 
 from __future__ import annotations
 
 import argparse
-import uuid
 from pathlib import Path
 
-from redis import Redis
-
 from harness import related as linked_data
-from harness.cleanup import drop_prefix
-from services.index.config import IndexSettings
 from services.index.related.ranker import DEFAULT_MODEL
 from shared import corpora
-from shared.es import IndexNames, create_client, ensure_indices
 
 
 def main() -> None:
@@ -32,21 +26,10 @@ def main() -> None:
     parser.add_argument("--corpora", default=",".join(corpora.linked_corpus_names()))
     args = parser.parse_args()
     corpus_names = [c for c in args.corpora.split(",") if c]
-    prefix = f"train{uuid.uuid4().hex[:8]}"
-    settings = IndexSettings(prefix=prefix)
-    names = IndexNames(prefix)
-    es = create_client(settings).options(request_timeout=120)
-    redis = Redis.from_url(settings.redis_url)
-    try:
-        ensure_indices(es, names)
-        linked = linked_data.load_linked(es=es, redis=redis, names=names, corpus_names=corpus_names)
+    with linked_data.linked_under_temporary_prefix("train", corpus_names=corpus_names) as (es, redis, names, linked):
         gold = linked_data.as_at_publish(linked)
         groups = linked_data.groups(es=es, names=names, linked=linked, gold=gold, redis=redis)
         booster = linked_data.train(groups)
-    finally:
-        es.close()
-        redis.close()
-        drop_prefix(prefix)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     booster.save_model(str(args.out))
     card = linked_data.model_card(

@@ -31,6 +31,15 @@ _QUERY_FIELDS = ("body_text", "title")
 PROFILE_CACHE_SECONDS = 45 * 86400
 MAX_BODY_CHARS = 6000
 MAX_EDITOR_LINKS = 20
+# What a profile is made of: the stemmed terms of title and body with their document frequencies.
+_TERM_VECTORS: dict[str, Any] = {
+    "fields": ["title", "body_text"],
+    "term_statistics": True,
+    "field_statistics": True,
+    "positions": False,
+    "offsets": False,
+    "payloads": False,
+}
 _PROFILE_FIELDS = ["vector_terms", "vector_weights", "names", "editor_uids"]
 # Shorter titles ("Foto", "Video Terkini") prefix too many link texts to identify one story.
 MIN_TITLE_CHARS = 15
@@ -158,16 +167,9 @@ def settle(*, es: Elasticsearch, names: IndexNames, article: dict[str, Any], rev
     title = article.get("title") or ""
     body = (article.get("body_text") or "")[:MAX_BODY_CHARS]
     tv = (
-        es.termvectors(
-            index=names.articles,
-            doc={"title": title, "body_text": body},
-            fields=["title", "body_text"],
-            term_statistics=True,
-            field_statistics=True,
-            positions=False,
-            offsets=False,
-            payloads=False,
-        ).get("term_vectors")
+        es.termvectors(index=names.articles, doc={"title": title, "body_text": body}, **_TERM_VECTORS).get(
+            "term_vectors"
+        )
         or {}
     )
     profile = features.Profile(
@@ -446,16 +448,7 @@ def load_profiles(
 
 def _profiles_on_the_fly(es: Elasticsearch, names: IndexNames, uids: list[str]) -> dict[str, features.Profile]:
     """Profiles of candidates whose own related task has not run yet (new or backfilled articles)."""
-    resp = es.mtermvectors(
-        index=names.articles,
-        ids=uids,
-        fields=["title", "body_text"],
-        term_statistics=True,
-        field_statistics=True,
-        positions=False,
-        offsets=False,
-        payloads=False,
-    )
+    resp = es.mtermvectors(index=names.articles, ids=uids, **_TERM_VECTORS)
     return {
         d["_id"]: features.Profile(uid=d["_id"], vector=features.tfidf_vector(d.get("term_vectors") or {}))
         for d in resp["docs"]
