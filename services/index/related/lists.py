@@ -399,10 +399,11 @@ def cache_profile(redis: Redis | None, names: IndexNames, profile: features.Prof
 
 
 # Unpacked profiles by uid, with the packed form they came from: the same recent stories are candidates
-# of many lists, and unpacking 60 of them was a third of a list's time. Bounded; a changed profile
-# (new revision) has a different packed form and is unpacked again.
+# of many lists, and unpacking 60 of them was a third of a list's time. Bounded (least recently used go;
+# ~15 KB each, so ~60 MB a worker process); a changed profile (new revision) has a different packed form
+# and is unpacked again.
 _UNPACKED: OrderedDict[str, tuple[str, features.Profile]] = OrderedDict()
-_UNPACKED_MAX = 20_000
+_UNPACKED_MAX = 4_000
 
 
 def _unpacked(uid: str, packed: str) -> features.Profile:
