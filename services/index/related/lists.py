@@ -233,17 +233,10 @@ def compute_related(
     redis: Redis | None = None,
 ) -> dict[str, Any] | None:
     """Compute and store one article's list; returns the stored document (None if not published)."""
-    try:
-        got = es.get(index=names.articles, id=uid)
-    except NotFoundError:
-        return None
-    article = got["_source"]
-    if article.get("status") != PUBLISHED:
-        es.options(ignore_status=404).delete(index=names.related, id=uid, refresh=False)
-        return None
-    settled = settle(es=es, names=names, article=article, revision=got.get("_version"))
+    settled = _settle_current(es=es, names=names, uid=uid)
     if settled is None:
         return None
+    article = settled.article
     computed = similar_articles(
         es=es,
         names=names,
@@ -285,6 +278,17 @@ def compute_related(
     return doc
 
 
+def _settle_current(*, es: Elasticsearch, names: IndexNames, uid: str) -> Settled | None:
+    """The article as it is now, settled; None (and no list kept) when it is gone or not published."""
+    got = es.options(ignore_status=404).get(index=names.articles, id=uid)
+    if not got.get("found"):
+        return None
+    if got["_source"].get("status") != PUBLISHED:
+        es.options(ignore_status=404).delete(index=names.related, id=uid, refresh=False)
+        return None
+    return settle(es=es, names=names, article=got["_source"], revision=got.get("_version"))
+
+
 def profile_fields(settled: Settled) -> dict[str, Any]:
     """The related document's profile fields (see shared.es.RELATED_PROFILE_PROPERTIES)."""
     return {
@@ -299,10 +303,7 @@ def profile_fields(settled: Settled) -> dict[str, Any]:
 
 def store_profile(*, es: Elasticsearch, names: IndexNames, uid: str, redis: Redis | None = None) -> Settled | None:
     """Settle one article and store its profile without computing its list (the first pass of a rebuild)."""
-    got = es.options(ignore_status=404).get(index=names.articles, id=uid)
-    if not got.get("found") or got["_source"].get("status") != PUBLISHED:
-        return None
-    settled = settle(es=es, names=names, article=got["_source"], revision=got.get("_version"))
+    settled = _settle_current(es=es, names=names, uid=uid)
     if settled:
         fields = {"uid": uid, "newsroom": settled.article.get("newsroom"), **profile_fields(settled)}
         es.update(index=names.related, id=uid, doc=fields, doc_as_upsert=True)
