@@ -22,7 +22,8 @@ def percentile(values: Sequence[float], p: float) -> float:
     if not values:
         return math.nan
     ordered = sorted(values)
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    # Rounded first: 99.9 / 100 * 1000 is 999.0000000000001 in floating point, and its ceiling would be 1000.
+    rank = max(1, math.ceil(round(p / 100 * len(ordered), 9)))
     return ordered[rank - 1]
 
 

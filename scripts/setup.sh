@@ -31,3 +31,18 @@ if [ ! -f .local/.pip-stamp ] || [ pyproject.toml -nt .local/.pip-stamp ]; then
   mkdir -p .local && touch .local/.pip-stamp
 fi
 scripts/services.sh install
+
+# Open-loop bench driver (bench/openloop.py): vegeta from the Go module proxy, built once into .local/bin.
+# Only the benches use it, and they fall back to a Python driver without it: a failed build never fails setup.
+VEGETA_VERSION="${KABAR_VEGETA_VERSION:-v12.13.0}"
+GO_BIN="$(command -v go || echo /usr/local/go/bin/go)"
+if [ ! -x ".local/bin/vegeta-$VEGETA_VERSION" ] && [ "${KABAR_SKIP_VEGETA:-0}" != 1 ] && [ -x "$GO_BIN" ]; then
+  echo "[setup] building vegeta $VEGETA_VERSION (bench driver, about a minute, once)"
+  gobin=$(mktemp -d)
+  if GOBIN="$gobin" "$GO_BIN" install "github.com/tsenart/vegeta/v12@$VEGETA_VERSION" >/dev/null 2>&1; then
+    mkdir -p .local/bin && mv "$gobin/vegeta" ".local/bin/vegeta-$VEGETA_VERSION"
+  else
+    echo "[setup] vegeta not built: the open-loop benches use their Python driver"
+  fi
+  rm -rf "$gobin"
+fi

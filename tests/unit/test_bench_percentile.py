@@ -18,6 +18,12 @@ def test_nearest_rank() -> None:
     assert percentile(list(map(float, range(2000))), 2.5) == 49.0
 
 
+def test_p999_is_not_pushed_a_rank_up_by_floating_point() -> None:
+    # 99.9 / 100 * 1000 is 999.0000000000001: the 999th value, not the maximum.
+    assert percentile(list(map(float, range(1, 1001))), 99.9) == 999.0
+    assert percentile(list(map(float, range(1, 1002))), 99.9) == 1000.0  # 999.999 rounds up to rank 1000
+
+
 def _hand_made(node: ast.AST) -> bool:
     """`ordered[int(0.95 * n)]` and the like: a fraction of a length used as an index."""
     if not isinstance(node, ast.Subscript):
