@@ -40,8 +40,8 @@ format:
 typecheck:
 	mypy shared services harness
 
-bench: services-up ## benchmarks: JSON lines + tables, each with its baseline from the same run
-	$(PY) -m bench.run_all
+bench: services-up ## benchmarks: JSON lines + tables, each with its baseline from the same run (BENCH_ARGS="--quick --only openloop_bench")
+	$(PY) -m bench.run_all $(BENCH_ARGS)
 
 snapshot: services-up
 	$(PY) -m services.cli snapshot create
