@@ -315,8 +315,8 @@ def verdicts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     judged = [(rate, *openloop.verdict_ratio(_at(rows, "search_api_p99", rate), _at(rows, "es_direct_p99", rate),
                                               SEARCH_MAX_RATIO)) for rate in search_rates]  # fmt: skip
     if judged:
-        worst = next((j for j in judged if j[1] != "met"), judged[-1])
-        verdict = worst[1]
+        kinds = {v for _, v, _ in judged}
+        verdict = "MISSED" if "MISSED" in kinds else ("met" if "met" in kinds else "n/a")
         note = "; ".join(f"@{rate}/s {v}: {n}" for rate, v, n in judged)
         ratios = [float(m.group(1)) for _, _, n in judged if (m := re.match(r"([\d.]+)x", n))]
         value = max(ratios) if ratios else None

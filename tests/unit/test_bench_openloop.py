@@ -233,3 +233,10 @@ def test_vegeta_binary_is_runnable_when_built() -> None:
     if binary is None:
         pytest.skip("vegeta not built")
     assert subprocess.run([binary, "-version"], capture_output=True, timeout=10).returncode == 0
+
+
+def test_no_ratio_against_a_saturated_baseline() -> None:
+    kabar = {**openloop.stats(_run([12.0] * 1000)), "achieved_rps": 990.0}
+    base = {**openloop.stats(_run([10.0] * 1000)), "achieved_rps": 600.0}  # asked 1,000/s, answered 600/s
+    assert openloop.verdict_ratio(kabar, base, 1.2) == ("n/a", "baseline saturated: served 600.0/s of 1000/s")
+    assert openloop.verdict_ratio(kabar, {**base, "achieved_rps": 950.0}, 1.2)[0] == "met"

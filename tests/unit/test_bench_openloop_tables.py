@@ -85,6 +85,18 @@ def test_verdicts_against_the_issue_targets() -> None:
     assert v["newsroom POST"]["verdict"] == "met" and "echo baseline p99 3.0 ms" in v["newsroom POST"]["note"]
 
 
+def test_search_rates_where_elasticsearch_saturates_are_not_judged() -> None:
+    rows = [
+        _row("es_direct_p99", 25, 40.0, achieved_rps=25.0),
+        _row("search_api_p99", 25, 44.0, achieved_rps=25.0),
+        _row("es_direct_p99", 100, 5000.0, achieved_rps=47.0),
+        _row("search_api_p99", 100, 3000.0, achieved_rps=56.0),
+    ]
+    search = _by_target(rows)["search"]
+    assert (search["verdict"], search["value"]) == ("met", 1.1)
+    assert "@100/s n/a: baseline saturated: served 47.0/s of 100/s" in search["note"]
+
+
 def test_a_target_rate_the_driver_did_not_reach_is_missed() -> None:
     rows = [_row("edge_page_p99", 2000, 4.0, sent=15_000, scheduled=20_000, unsent=5_000)]
     edge = _by_target(rows)["edge pages"]
