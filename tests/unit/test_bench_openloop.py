@@ -115,9 +115,9 @@ def test_python_driver_counts_its_own_stall_in_the_latency() -> None:
     run = asyncio.run(stalled())
     late = [o for o in run.outcomes if o.started - o.intended > 0.15]
     assert late, "the stall delayed no request"
-    # From the intended time they waited the stall; from the actual send they look fast.
+    # From the intended time they waited the stall; from the actual send (a closed loop's clock) they did not.
     assert max(o.latency_ms for o in late) > 200
-    assert min(o.service_ms for o in late) < 100
+    assert all(o.latency_ms - o.service_ms > 150 for o in late)
     assert openloop.stats(run)["p99_ms"] > 200
 
 
