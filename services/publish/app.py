@@ -32,6 +32,7 @@ from services.publish.microcache import MicroCache
 from services.publish.rendering import create_environment, render_page
 from services.publish.routes import api, feeds, pages
 from services.publish.security import CSP, OPERATOR_CSP, SecurityHeadersMiddleware
+from services.publish.surrogate import SurrogateMiddleware
 from shared.errors import (
     KabarError,
     http_problem,
@@ -122,12 +123,14 @@ def create_app(settings: PublishSettings | None = None) -> FastAPI:
     )
     install_problem_handlers(app)
     _install_error_pages(app)
+    app.add_middleware(SurrogateMiddleware)
     app.add_middleware(RequestContextMiddleware, service="publish")
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        # Liveness only, for load balancers on the public side: it says nothing about dependencies.
-        return {"status": "ok", "service": "publish"}
+    async def healthz() -> JSONResponse:
+        # Liveness only, for load balancers on the public side (and the edge's probe): it says nothing
+        # about dependencies, and no cache may answer it in publish's place.
+        return JSONResponse({"status": "ok", "service": "publish"}, headers={"Cache-Control": "no-store"})
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)

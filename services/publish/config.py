@@ -16,14 +16,24 @@ class PublishSettings(KabarSettings):
     max_query_chars: int = 500
     # Sitemaps may list at most 50,000 URLs each (sitemaps.org); tests lower it to exercise the split.
     sitemap_max_urls: int = 50_000
-    # Browsers and shared caches keep a page this long and nothing can purge them yet (an edge cache with
-    # purge comes later), so a withdrawn story, or its headline in a list, may live there as long. Short,
-    # then: 10 s plus at most one stale answer per cache while it revalidates in the background
-    # (stale-while-revalidate; the ETag mostly makes that a 304), which still absorbs a breaking-news spike.
+    # Browsers and shared caches other than Kabar's edge keep a page this long, and nothing can purge them,
+    # so a withdrawn story, or its headline in a list, may live there as long. Short, then: 10 s plus at
+    # most one stale answer per cache while it revalidates in the background (stale-while-revalidate; the
+    # ETag mostly makes that a 304). Kabar's own edge reads Surrogate-Control instead (edge_* below).
     page_max_age: int = 10
     page_stale_while_revalidate: int = 30
     feed_max_age: int = 300
-    # Rendered article pages are served from memory this long (0 disables); a purge notice evicts them at once.
+    # The edge (Varnish, deploy/varnish/kabar.vcl) keeps pages, feeds and sitemaps this long. The index
+    # pipeline purges a story's pages the moment it changes (KABAR_EDGE_URLS), so this only bounds a page
+    # whose purge never arrived. Search, /healthz and problems are never kept (Surrogate-Control: no-store).
+    edge_max_age: int = Field(default=300, ge=0)
+    # Past edge_max_age the edge answers from its copy while it refetches in the background...
+    edge_stale_while_revalidate: int = Field(default=30, ge=0)
+    # ...and while publish cannot answer (down, restarting, 5xx) it serves its copy this long: readers keep
+    # getting pages through a publish restart. Purged pages are gone at once, so nothing withdrawn comes back.
+    edge_stale_if_error: int = Field(default=86_400, ge=0)
+    # Rendered article pages are served from memory this long (0 disables); a purge notice (sent for every
+    # change, like the edge's purge) evicts them at once.
     page_cache_seconds: float = 5.0
     # After a purge, pages showing the purged stories are not cached this long: search sees a withdrawal
     # only after the next index refresh (1 s), and a page rendered before it must not be kept.

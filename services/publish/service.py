@@ -33,14 +33,20 @@ async def published_article(*, es: AsyncElasticsearch, names: IndexNames, uid: s
     return _readable(await repository.get_article(es=es, names=names, uid=uid))
 
 
+def uid_in(slug_uid: str) -> str | None:
+    """The article uid at the end of an article URL's last segment, if there is one."""
+    match = UID_TAIL.search(slug_uid)
+    return match.group(1) if match else None
+
+
 async def article_page_data(
     *, es: AsyncElasticsearch, names: IndexNames, slug_uid: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The article named by the uid at the end of a URL and its still-published related stories (one round trip)."""
-    match = UID_TAIL.search(slug_uid)
-    if not match:
+    uid = uid_in(slug_uid)
+    if not uid:
         raise NotFound("No such article.")
-    article, related = await repository.get_article_and_related(es=es, names=names, uid=match.group(1))
+    article, related = await repository.get_article_and_related(es=es, names=names, uid=uid)
     return _readable(article), related
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from services.publish import search, service
 from services.publish.deps import EsDep, NamesDep, SearchDep, SettingsDep
 from services.publish.schemas import Article, RelatedResponse, SearchResponse, SuggestResponse
+from services.publish.surrogate import edge_cacheable, mark
+from shared.purge import article_key, shows_key
 
 router = APIRouter(prefix="/api/v1", tags=["reader api"])
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -35,8 +37,10 @@ async def suggest_titles(
 
 
 @router.get("/articles/{uid}", response_model=Article, responses={404: PROBLEMS[404], 410: PROBLEMS[410]})
-async def get_article(uid: str, es: EsDep, names: NamesDep, settings: SettingsDep) -> dict[str, Any]:
+async def get_article(uid: str, request: Request, es: EsDep, names: NamesDep, settings: SettingsDep) -> dict[str, Any]:
     """One published article by its uid."""
+    edge_cacheable(request)
+    mark(request, article_key(uid))
     article = await service.published_article(es=es, names=names, uid=uid)
     return {**article, "url": settings.site_url.rstrip("/") + article["path"]}
 
@@ -44,6 +48,10 @@ async def get_article(uid: str, es: EsDep, names: NamesDep, settings: SettingsDe
 @router.get(
     "/articles/{uid}/related", response_model=RelatedResponse, responses={404: PROBLEMS[404], 410: PROBLEMS[410]}
 )
-async def get_related(uid: str, es: EsDep, names: NamesDep) -> dict[str, Any]:
+async def get_related(uid: str, request: Request, es: EsDep, names: NamesDep) -> dict[str, Any]:
     """Related articles that are still published: editors' picks first, then computed neighbours."""
-    return {"uid": uid, "items": await service.related(es=es, names=names, uid=uid)}
+    edge_cacheable(request)
+    mark(request, article_key(uid))
+    items = await service.related(es=es, names=names, uid=uid)
+    mark(request, *(shows_key(i["uid"]) for i in items if i.get("uid")))
+    return {"uid": uid, "items": items}

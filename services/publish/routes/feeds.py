@@ -10,7 +10,9 @@ from fastapi.responses import Response
 from services.publish import feeds, repository, service
 from services.publish.caching import cached_response
 from services.publish.deps import EsDep, NamesDep, SettingsDep
+from services.publish.surrogate import edge_cacheable, mark
 from shared.errors import NotFound
+from shared.purge import FEEDS, SITEMAPS, section_key
 
 router = APIRouter(include_in_schema=False)
 RSS = "application/rss+xml; charset=utf-8"
@@ -27,6 +29,9 @@ _PART = re.compile(r"((?!0000)\d{4}-(?:0[1-9]|1[0-2]))(?:-([1-9]\d{0,3}))?", re.
 async def _feed(
     request: Request, *, es: EsDep, names: NamesDep, settings: SettingsDep, section: str | None, kind: str
 ) -> Response:
+    # Every change purges every feed (FEEDS): feeds are few, and a new story belongs at the top of two.
+    edge_cacheable(request)
+    mark(request, FEEDS, *([section_key(section)] if section else []))
     base = settings.site_url.rstrip("/")
     title = settings.site_name
     if section:
@@ -72,9 +77,16 @@ async def section_atom(request: Request, section: str, es: EsDep, names: NamesDe
     return await _feed(request, es=es, names=names, settings=settings, section=section, kind="atom")
 
 
+def _sitemap(request: Request) -> None:
+    # Every change purges every sitemap (SITEMAPS): which month or part a story lands in is not worth knowing.
+    edge_cacheable(request)
+    mark(request, SITEMAPS)
+
+
 @router.get("/sitemap.xml")
 async def sitemap_index(request: Request, es: EsDep, names: NamesDep, settings: SettingsDep) -> Response:
     """One sitemap per month of publication, split into parts of at most sitemap_max_urls URLs."""
+    _sitemap(request)
     base = settings.site_url.rstrip("/")
     entries: list[tuple[str, str | None]] = [(f"{base}/sitemaps/news.xml", None)]
     for month in await repository.sitemap_months(es=es, names=names):
@@ -89,6 +101,7 @@ async def sitemap_index(request: Request, es: EsDep, names: NamesDep, settings: 
 
 @router.get("/sitemaps/news.xml")
 async def news_sitemap(request: Request, es: EsDep, names: NamesDep, settings: SettingsDep) -> Response:
+    _sitemap(request)
     items = await repository.recent_news(es=es, names=names, hours=48)
     body = feeds.news_urlset(items=items, base_url=settings.site_url.rstrip("/"), publication=settings.site_name)
     return cached_response(request, body=body, media_type=XML, max_age=settings.feed_max_age)
@@ -96,6 +109,7 @@ async def news_sitemap(request: Request, es: EsDep, names: NamesDep, settings: S
 
 @router.get("/sitemaps/{name}.xml")
 async def month_sitemap(name: str, request: Request, es: EsDep, names: NamesDep, settings: SettingsDep) -> Response:
+    _sitemap(request)
     match = _PART.fullmatch(name)
     if not match:
         raise NotFound("No such sitemap.")
@@ -114,6 +128,7 @@ async def month_sitemap(name: str, request: Request, es: EsDep, names: NamesDep,
 
 @router.get("/robots.txt")
 async def robots(request: Request, settings: SettingsDep) -> Response:
+    edge_cacheable(request)  # no key: it changes only with the settings (a deploy), edge_max_age bounds it
     base = settings.site_url.rstrip("/")
     body = f"User-agent: *\nAllow: /\nDisallow: /api/\nDisallow: /cari\n\nSitemap: {base}/sitemap.xml\n"
     return cached_response(request, body=body.encode(), media_type="text/plain; charset=utf-8", max_age=3600)

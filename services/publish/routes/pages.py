@@ -10,7 +10,9 @@ from fastapi.responses import RedirectResponse, Response
 from services.publish import repository, search, service
 from services.publish.deps import EsDep, LocaleDep, NamesDep, SearchDep, SettingsDep
 from services.publish.rendering import render_html, render_page, respond_html
+from services.publish.surrogate import edge_cacheable, mark
 from services.publish.views import article_context, list_item, page_links
+from shared.purge import HOME, article_key, author_key, section_key, shows_key, tag_key
 
 router = APIRouter(include_in_schema=False)
 PageDep = Annotated[int, Query(ge=1, le=500)]
@@ -18,7 +20,10 @@ PageDep = Annotated[int, Query(ge=1, le=500)]
 
 @router.get("/")
 async def home(request: Request, es: EsDep, names: NamesDep, locale: LocaleDep) -> Response:
+    edge_cacheable(request)
+    mark(request, HOME)
     data = await repository.home(es=es, names=names)
+    mark(request, *_shown(*data["items"], *(i for s in data["sections"] for i in s["items"])))
     items = [list_item(i, locale=locale) for i in data["items"]]
     sections = [{**s, "items": [list_item(i, locale=locale) for i in s["items"]]} for s in data["sections"]]
     return render_page(
@@ -63,6 +68,8 @@ async def tag_page(
     locale: LocaleDep,
     page: PageDep = 1,
 ) -> Response:
+    edge_cacheable(request)
+    mark(request, tag_key(tag))
     listing = await service.facet_listing(
         es=es, names=names, field="tags", value=tag, page=page, size=settings.page_size
     )
@@ -79,6 +86,8 @@ async def author_page(
     locale: LocaleDep,
     page: PageDep = 1,
 ) -> Response:
+    edge_cacheable(request)
+    mark(request, author_key(author))
     listing = await service.facet_listing(
         es=es, names=names, field="authors", value=author, page=page, size=settings.page_size
     )
@@ -95,6 +104,8 @@ async def section_page(
     locale: LocaleDep,
     page: PageDep = 1,
 ) -> Response:
+    edge_cacheable(request)
+    mark(request, section_key(section))
     listing = await service.section_listing(es=es, names=names, slug=section, page=page, size=settings.page_size)
     return _listing(request, listing, kind="section", locale=locale, feed_path=f"/{section}/rss.xml")
 
@@ -104,9 +115,14 @@ async def article_page(
     slug_uid: str, request: Request, es: EsDep, names: NamesDep, settings: SettingsDep, locale: LocaleDep
 ) -> Response:
     """An article at its readable URL; any other path to the same uid is redirected (301)."""
+    edge_cacheable(request)
+    uid = service.uid_in(slug_uid)
+    if uid:  # before the read: a 404 or 410 for this article is purged with it too
+        mark(request, article_key(uid))
     key = (request.url.path, locale)
     cached = request.state.page_cache.get(key)
     if cached is not None:
+        mark(request, *(shows_key(u) for u in cached.uids if u != uid))
         return respond_html(request, cached.body, last_modified=cached.last_modified)
     article, related = await service.article_page_data(es=es, names=names, slug_uid=slug_uid)
     if request.url.path != article["path"]:
@@ -117,11 +133,18 @@ async def article_page(
     )
     body = render_html(request, "article.html", context)
     shown = [article["uid"], *(item["uid"] for item in related)]
+    mark(request, *_shown(*related))
     request.state.page_cache.put(key, body, service.last_modified(article), uids=shown)
     return respond_html(request, body, last_modified=service.last_modified(article))
 
 
+def _shown(*items: dict) -> list[str]:
+    """Keys of the stories a page shows: a change to any of them purges the page."""
+    return [shows_key(i["uid"]) for i in items if i.get("uid")]
+
+
 def _listing(request: Request, listing: dict, *, kind: str, locale: str, feed_path: str | None = None) -> Response:
+    mark(request, *_shown(*listing["items"]))
     items = [list_item(i, locale=locale) for i in listing["items"]]
     params = {"lang": request.query_params.get("lang")}
     return render_page(

@@ -1,0 +1,75 @@
+"""Surrogate keys and edge lifetimes on publish's responses, for the edge cache (deploy/varnish/kabar.vcl).
+
+Routes say what a response shows (`mark`) and whether the edge may keep it (`edge_cacheable`); the
+middleware writes both as headers on whatever response goes out, error pages and redirects included.
+Anything not marked cacheable gets `Surrogate-Control: no-store`, so the edge fails closed: search,
+/healthz, problems and unexpected responses are never kept. The edge strips both headers.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.publish.config import PublishSettings
+
+# Statuses the edge may keep when the route allows it: a 404/410 names the article it is about, so the
+# pipeline's purge replaces it the moment the article appears (again).
+EDGE_STATUSES = frozenset({200, 301, 404, 410})
+# Error pages are kept briefly whatever edge_max_age says: a flood of random URLs must not reach publish
+# each time, and a 404 must not outlive a new section or tag by much even if its purge were lost.
+ERROR_MAX_AGE = 30
+
+
+def mark(request: Request, *keys: str) -> None:
+    """Add surrogate keys to this request's response (what it shows; a purge of any key drops it)."""
+    marked: set[str] = getattr(request.state, "surrogate_keys", None) or set()
+    marked.update(keys)
+    request.state.surrogate_keys = marked
+
+
+def edge_cacheable(request: Request) -> None:
+    """Let the edge keep this request's response for the configured lifetime (see surrogate_control)."""
+    request.state.edge_cacheable = True
+
+
+def surrogate_control(settings: PublishSettings, status: int) -> str:
+    """The edge's lifetime: fresh for edge_max_age, then stale-while-revalidate while publish answers,
+    and stale-if-error while it does not (down or restarting)."""
+    max_age = settings.edge_max_age if status < 400 else min(ERROR_MAX_AGE, settings.edge_max_age)
+    return (
+        f"max-age={max_age}, stale-while-revalidate={settings.edge_stale_while_revalidate}, "
+        f"stale-if-error={settings.edge_stale_if_error}"
+    )
+
+
+class SurrogateMiddleware:
+    """Writes `xkey` and `Surrogate-Control` from what the route recorded in request.state."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                state = scope.get("state") or {}
+                keys = state.get("surrogate_keys")
+                if keys:
+                    headers["xkey"] = " ".join(sorted(keys))
+                status = message["status"]
+                settings: PublishSettings | None = state.get("settings")
+                cacheable = state.get("edge_cacheable") or scope["path"].startswith("/static/")
+                if "surrogate-control" not in headers:
+                    if settings is not None and cacheable and status in EDGE_STATUSES:
+                        headers["surrogate-control"] = surrogate_control(settings, status)
+                    else:
+                        headers["surrogate-control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
