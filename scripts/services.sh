@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and runs Kabar's backing services on loopback without Docker:
-#   Elasticsearch (Elastic's integ-test distribution from Maven Central), RabbitMQ and Redis (Debian).
-# Usage: scripts/services.sh install|up|down|status
+#   Elasticsearch (Elastic's integ-test distribution from Maven Central), RabbitMQ and Redis (Debian), and
+#   the edge cache in front of publish: Varnish 7.1 with varnish-modules (Debian; deploy/varnish/kabar.vcl).
+# Usage: scripts/services.sh install|up|down|status  (KABAR_EDGE=off: `up` starts no edge)
 # Every command is idempotent. `down` stops only what `up` started, through pid files and node names.
 # Least privilege: every daemon listens on loopback only (epmd and Erlang distribution included) and runs as
 # its own unprivileged user (kabar-es, kabar-redis, kabar-rabbit). Those users can write their pid files, so
@@ -52,6 +53,17 @@ export ERL_EPMD_ADDRESS=127.0.0.1
 REDIS_PORT="${KABAR_REDIS_PORT:-6379}"
 REDIS_DIR="$ES_BASE/redis"
 REDIS_PID="$RUN_DIR/redis.pid"
+# The edge: readers on 127.0.0.1:$EDGE_PORT, publish (and the newsroom API under /v1/) behind it.
+EDGE_PORT="${KABAR_EDGE_PORT:-6081}"
+EDGE_ADMIN_PORT="${KABAR_EDGE_ADMIN_PORT:-6082}"
+EDGE_PUBLISH_PORT="${KABAR_DEMO_PUBLISH_PORT:-8002}"
+EDGE_INGEST_PORT="${KABAR_DEMO_INGEST_PORT:-8001}"
+EDGE_MEMORY="${KABAR_EDGE_MEMORY:-256m}"
+EDGE_USER="kabar-varnish"
+# Config where only root writes (read by the VCL compiler as the edge's user); the working folder is the user's.
+EDGE_CONF="$ES_BASE/varnish-conf"
+EDGE_WORK="$ES_BASE/varnish"
+EDGE_PID="$RUN_DIR/varnish.pid"
 
 log() { printf '[services] %s\n' "$*" >&2; }
 
@@ -75,6 +87,8 @@ install_packages() {
   [ -f /usr/share/hunspell/id_ID.dic ] || missing+=(hunspell-id)
   command -v unzip >/dev/null || missing+=(unzip)
   command -v mvn >/dev/null || missing+=(maven)
+  command -v varnishd >/dev/null || missing+=(varnish)
+  ls /usr/lib/*/varnish/vmods/libvmod_xkey.so >/dev/null 2>&1 || missing+=(varnish-modules)
   if [ ${#missing[@]} -gt 0 ]; then
     log "apt-get install ${missing[*]}"
     apt-get update -qq
@@ -82,6 +96,7 @@ install_packages() {
     # Debian's postinst starts system-wide daemons; Kabar runs its own under .local instead.
     pkill -u rabbitmq -f beam.smp 2>/dev/null || true
     if [ -f /var/run/redis/redis-server.pid ]; then kill "$(cat /var/run/redis/redis-server.pid)" 2>/dev/null || true; fi
+    if [ -f /run/varnishd.pid ]; then kill "$(cat /run/varnishd.pid)" 2>/dev/null || true; fi
   fi
 }
 
@@ -140,6 +155,7 @@ YML
 install_users() {
   ensure_user "$REDIS_USER"
   ensure_user "$RABBIT_USER"
+  ensure_user "$EDGE_USER"
 }
 
 # A pid file its daemon's user may have written: an empty, fresh one owned by that user, in RUN_DIR.
@@ -304,7 +320,37 @@ stop_redis() {
   if redis_ping; then log "stopping redis on 127.0.0.1:$REDIS_PORT (shutdown command)"; redis-cli -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true; fi
 }
 
+edge_health() { curl -sf -o /dev/null "http://127.0.0.1:$EDGE_PORT/.edge/health" 2>/dev/null; }
+EDGE_MARKER="$EDGE_WORK"
+
+up_edge() {
+  if [ "${KABAR_EDGE:-on}" = off ]; then log "edge off (KABAR_EDGE=off)"; return; fi
+  if edge_health; then log "varnish already up on 127.0.0.1:$EDGE_PORT"; return; fi
+  mkdir -p "$EDGE_CONF" "$EDGE_WORK" "$RUN_DIR"
+  cp "$ROOT/deploy/varnish/kabar.vcl" "$EDGE_CONF/kabar.vcl"
+  sed -e "s/@PUBLISH_PORT@/$EDGE_PUBLISH_PORT/" -e "s/@INGEST_PORT@/$EDGE_INGEST_PORT/" \
+    "$ROOT/deploy/varnish/local-backends.vcl.in" >"$EDGE_CONF/kabar-backends.vcl"
+  chown -R root: "$EDGE_CONF" && chmod 755 "$EDGE_CONF" && chmod 644 "$EDGE_CONF"/*.vcl
+  chown -R "$EDGE_USER:" "$EDGE_WORK" && chmod 750 "$EDGE_WORK"
+  fresh_pidfile "$EDGE_PID" "$EDGE_USER"
+  log "starting varnish (edge) on 127.0.0.1:$EDGE_PORT for publish on :$EDGE_PUBLISH_PORT"
+  # No jail: it runs as its own unprivileged user from the start. The admin port (varnishadm -n
+  # $EDGE_WORK, as that user or root) is loopback only, with the secret varnishd writes into its folder.
+  (cd "$EDGE_WORK" && as_user "$EDGE_USER" varnishd -j none -n "$EDGE_WORK" -P "$EDGE_PID" \
+    -a "127.0.0.1:$EDGE_PORT" -T "127.0.0.1:$EDGE_ADMIN_PORT" \
+    -p vcl_path="$EDGE_CONF" -f "$EDGE_CONF/kabar.vcl" -s "malloc,$EDGE_MEMORY") \
+    >"$RUN_DIR/varnish-start.log" 2>&1 || { cat "$RUN_DIR/varnish-start.log" >&2; return 1; }
+  for _ in $(seq 1 60); do
+    edge_health && { log "varnish healthy on http://127.0.0.1:$EDGE_PORT"; return; }
+    sleep 0.5
+  done
+  log "varnish did not start"; cat "$RUN_DIR/varnish-start.log" >&2; return 1
+}
+
+stop_edge() { stop_daemon varnish "$EDGE_PID" "$EDGE_USER" varnishd "$EDGE_MARKER"; }
+
 cmd_down() {
+  stop_edge
   stop_es
   stop_redis
   stop_rabbitmq
@@ -315,13 +361,14 @@ cmd_status() {
   es_health && echo || echo "elasticsearch: down"
   rabbitctl status >/dev/null 2>&1 && echo "rabbitmq: up" || echo "rabbitmq: down"
   redis-cli -p "$REDIS_PORT" ping 2>/dev/null || echo "redis: down"
+  edge_health && echo "varnish: up on 127.0.0.1:$EDGE_PORT" || echo "varnish: down"
 }
 
 case "${1:-up}" in
   install) install_packages; install_elasticsearch; install_users ;;
   up)
     install_packages; install_elasticsearch; install_users
-    up_redis; up_rabbitmq; up_elasticsearch
+    up_redis; up_rabbitmq; up_elasticsearch; up_edge
     echo "elasticsearch http://127.0.0.1:$ES_PORT  rabbitmq amqp://guest:guest@127.0.0.1:$RABBIT_PORT//  redis redis://127.0.0.1:$REDIS_PORT/0"
     ;;
   down) cmd_down ;;
@@ -331,5 +378,7 @@ case "${1:-up}" in
   start-es) up_elasticsearch ;;
   stop-rabbitmq) rabbitctl stop >/dev/null 2>&1 || true ;;
   start-rabbitmq) up_rabbitmq ;;
-  *) echo "usage: $0 install|up|down|status|stop-es|start-es|restart-es|stop-rabbitmq|start-rabbitmq" >&2; exit 2 ;;
+  start-edge) up_edge ;;
+  stop-edge) stop_edge ;;
+  *) echo "usage: $0 install|up|down|status|stop-es|start-es|restart-es|stop-rabbitmq|start-rabbitmq|start-edge|stop-edge" >&2; exit 2 ;;
 esac

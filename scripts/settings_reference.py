@@ -43,6 +43,10 @@ SCRIPT_KNOBS: dict[str, tuple[str, str, str]] = {
     "KABAR_RABBIT_NODE": ("scripts/services.sh", "kabar@localhost", "RabbitMQ node name"),
     "KABAR_EPMD_PORT": ("scripts/services.sh", "4370", "a private epmd port, never the system's 4369"),
     "KABAR_REDIS_PORT": ("scripts/services.sh", "6379", "Redis port on loopback"),
+    "KABAR_EDGE": ("scripts/services.sh", "on", "`off`: `up` starts no edge cache; readers use publish"),
+    "KABAR_EDGE_PORT": ("scripts/services.sh", "6081", "the edge cache's (Varnish's) reader port on loopback"),
+    "KABAR_EDGE_ADMIN_PORT": ("scripts/services.sh", "6082", "Varnish's admin port (varnishadm) on loopback"),
+    "KABAR_EDGE_MEMORY": ("scripts/services.sh", "256m", "the edge cache's storage (malloc)"),
     "KABAR_SKIP_BROWSER": ("scripts/setup.sh", "0", "1: do not install Chromium (browser tests then fail)"),
     "KABAR_COMPOSE_VERSION": ("scripts/compose.sh", "v2.40.3", "Docker Compose built from the Go proxy"),
     "KABAR_REDIS_ACL_FILE": (

@@ -11,6 +11,9 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v unzip >/dev/null || need+=(unzip)
 command -v mvn >/dev/null || need+=(maven)
 command -v curl >/dev/null || need+=(curl)
+# The edge cache in front of publish (deploy/varnish/kabar.vcl): Varnish 7.1 and xkey from varnish-modules.
+command -v varnishd >/dev/null || need+=(varnish)
+ls /usr/lib/*/varnish/vmods/libvmod_xkey.so >/dev/null 2>&1 || need+=(varnish-modules)
 # LightGBM (the related-link reranker) links OpenMP.
 ldconfig -p | grep "libgomp.so.1" >/dev/null || need+=(libgomp1)
 if [ "${KABAR_SKIP_BROWSER:-0}" != 1 ]; then
@@ -23,6 +26,7 @@ if [ ${#need[@]} -gt 0 ]; then
   # Debian's postinst may start system-wide daemons; Kabar runs its own under .local instead.
   pkill -u rabbitmq -f beam.smp 2>/dev/null || true
   [ -f /var/run/redis/redis-server.pid ] && kill "$(cat /var/run/redis/redis-server.pid)" 2>/dev/null || true
+  [ -f /run/varnishd.pid ] && kill "$(cat /run/varnishd.pid)" 2>/dev/null || true
 fi
 
 if [ ! -f .local/.pip-stamp ] || [ pyproject.toml -nt .local/.pip-stamp ]; then
