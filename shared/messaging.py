@@ -11,6 +11,8 @@ TASK_INDEX_EVENTS = "kabar.index.apply_events"
 TASK_RELATED_COMPUTE = "kabar.related.compute"
 TASK_RELATED_REFRESH = "kabar.related.refresh"
 TASK_RELATED_FORGET = "kabar.related.forget"
+# Edge purges ride the index queue: they are part of a change becoming visible (freshness), not related work.
+TASK_EDGE_PURGE = "kabar.edge.purge"
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ def celery_config(*, broker_url: str, prefix: str, confirm_timeout: float = 5.0)
             TASK_RELATED_COMPUTE: {"queue": Queues(prefix).related},
             TASK_RELATED_REFRESH: {"queue": Queues(prefix).related},
             TASK_RELATED_FORGET: {"queue": Queues(prefix).related},
+            TASK_EDGE_PURGE: {"queue": Queues(prefix).index},
         },
     }
 

@@ -16,6 +16,7 @@ from redis import Redis
 
 from services.index import metrics
 from services.index.config import IndexSettings
+from services.index.edge.purger import EdgePurger
 from shared.es import IndexNames, create_client, ensure_indices
 from shared.logging import configure_logging
 from shared.messaging import celery_config, declare_topology
@@ -52,6 +53,8 @@ class WorkerContext:
     redis: Redis
     store: StateStore
     names: IndexNames
+    # None when no edge is configured (KABAR_EDGE_URLS empty).
+    edge: EdgePurger | None = None
 
     @classmethod
     def open(cls, settings: IndexSettings) -> WorkerContext:
@@ -62,11 +65,14 @@ class WorkerContext:
             redis=redis,
             store=StateStore(redis, settings.prefix),
             names=IndexNames(settings.prefix),
+            edge=EdgePurger(settings.edge_urls, timeout=settings.edge_timeout_seconds) if settings.edge_urls else None,
         )
 
     def close(self) -> None:
         self.es.close()
         self.redis.close()
+        if self.edge is not None:
+            self.edge.close()
 
 
 class KabarCelery(Celery):

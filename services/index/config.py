@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
+
 from shared.settings import KabarSettings
 
 
@@ -29,3 +34,15 @@ class IndexSettings(KabarSettings):
     task_time_limit_seconds: float = 90.0
     timeout_retries: int = 2
     retry_backoff_max_seconds: int = 60
+    # The edge caches in front of publish (Varnish with xkey, deploy/varnish/kabar.vcl), comma-separated
+    # base URLs: every change purges its pages there (services/index/edge). Empty: no edge, no purges.
+    edge_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # One purge request's time limit; a slower edge is retried by the purge task, never waited on longer.
+    edge_timeout_seconds: float = Field(default=2.0, gt=0)
+
+    @field_validator("edge_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [u.strip() for u in value.split(",") if u.strip()]
+        return value

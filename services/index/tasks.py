@@ -8,10 +8,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import httpx
+
+from services.index.edge import tasks as edge
+from services.index.edge.purger import EdgePurgeError
 from services.index.indexing import tasks as indexing
 from services.index.related import tasks as related
 from services.index.taskbase import TRANSIENT, KabarTask
-from shared.messaging import TASK_INDEX_EVENTS, TASK_RELATED_COMPUTE, TASK_RELATED_FORGET, TASK_RELATED_REFRESH
+from shared.messaging import (
+    TASK_EDGE_PURGE,
+    TASK_INDEX_EVENTS,
+    TASK_RELATED_COMPUTE,
+    TASK_RELATED_FORGET,
+    TASK_RELATED_REFRESH,
+)
 
 if TYPE_CHECKING:
     from services.index.celery_app import KabarCelery
@@ -21,7 +31,11 @@ TASKS = {
     TASK_RELATED_FORGET: related.forget,
     TASK_RELATED_COMPUTE: related.compute,
     TASK_RELATED_REFRESH: related.refresh,
+    TASK_EDGE_PURGE: edge.purge,
 }
+# An edge that is down or refuses a purge is an outage like any other: retried with backoff, and after
+# max_retries the message is dead-lettered (`kabar dead-letters replay` sends it again), never dropped.
+RETRIED = {TASK_EDGE_PURGE: (*TRANSIENT, httpx.HTTPError, EdgePurgeError)}
 
 
 def register(app: KabarCelery) -> None:
@@ -32,7 +46,7 @@ def register(app: KabarCelery) -> None:
             name=name,
             bind=True,
             base=KabarTask,
-            autoretry_for=TRANSIENT,
+            autoretry_for=RETRIED.get(name, TRANSIENT),
             retry_backoff=1,
             retry_backoff_max=settings.retry_backoff_max_seconds,
             retry_jitter=True,

@@ -31,6 +31,10 @@ class ApplyResult:
     removed: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    # What the caches must forget (services/index/edge): each upserted uid's document as indexed, and each
+    # removed uid's revision with the document it had before (its path, section, tags and authors).
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    previous: dict[str, tuple[int, dict[str, Any] | None]] = field(default_factory=dict)
 
 
 def build_document(event: ArticleEvent) -> dict[str, Any]:
@@ -100,10 +104,12 @@ def apply_events(*, es: Elasticsearch, store: StateStore, names: IndexNames, eve
         found = es.mget(index=names.articles, ids=[e.uid for e in removals])
         existing = {d["_id"]: d["_source"] for d in found["docs"] if d.get("found")}
     actions = []
+    sources: dict[str, dict[str, Any]] = {}
     for event in events:
         source = (
             build_document(event) if event.op == Operation.UPSERT else _removal_document(event, existing.get(event.uid))
         )
+        sources[event.uid] = source
         actions.append(
             {
                 "_op_type": "index",
@@ -132,7 +138,12 @@ def apply_events(*, es: Elasticsearch, store: StateStore, names: IndexNames, eve
         uid = info["_id"]
         event = by_uid[uid]
         if ok:
-            (result.upserted if event.op == Operation.UPSERT else result.removed).append(uid)
+            if event.op == Operation.UPSERT:
+                result.upserted.append(uid)
+                result.documents[uid] = sources[uid]
+            else:
+                result.removed.append(uid)
+                result.previous[uid] = (event.revision, existing.get(uid))
             applied.append((uid, event.revision, {"indexed_at": now}))
         elif info.get("status") == 409:
             # Elasticsearch already holds this or a newer revision: a replay or an out-of-order delivery.
@@ -146,7 +157,9 @@ def apply_events(*, es: Elasticsearch, store: StateStore, names: IndexNames, eve
             store.mark_failed(uid, event.revision, str(info.get("error")))
     # One Redis round trip for the whole batch instead of one per article.
     store.mark_applied_many(applied)
-    result.removed += _taken_down(es, names, [by_uid[u] for u in result.stale if by_uid[u].op != Operation.UPSERT])
+    for uid, doc in _taken_down(es, names, [by_uid[u] for u in result.stale if by_uid[u].op != Operation.UPSERT]):
+        result.removed.append(uid)
+        result.previous[uid] = (by_uid[uid].revision, doc)
     log.info(
         "articles.applied",
         upserted=len(result.upserted),
@@ -157,10 +170,16 @@ def apply_events(*, es: Elasticsearch, store: StateStore, names: IndexNames, eve
     return result
 
 
-def _taken_down(es: Elasticsearch, names: IndexNames, stale_removals: list[ArticleEvent]) -> list[str]:
-    """Stale removals whose article is down now: a redelivered takedown (the worker died after the write,
-    or cutting it from related lists failed) must still finish that work, so it is never just 'stale'."""
+def _taken_down(
+    es: Elasticsearch, names: IndexNames, stale_removals: list[ArticleEvent]
+) -> list[tuple[str, dict[str, Any] | None]]:
+    """Stale removals whose article is down now, with what the index keeps of it: a redelivered takedown
+    (the worker died after the write, or cutting it from related lists or purging failed) must still
+    finish that work, so it is never just 'stale'."""
     if not stale_removals:
         return []
-    found = es.mget(index=names.articles, ids=[e.uid for e in stale_removals], source_includes=["status"])["docs"]
-    return [d["_id"] for d in found if not d.get("found") or d["_source"].get("status") != PUBLISHED]
+    fields = ["status", "path", "section_slug", "tags", "authors"]
+    found = es.mget(index=names.articles, ids=[e.uid for e in stale_removals], source_includes=fields)["docs"]
+    return [
+        (d["_id"], d.get("_source")) for d in found if not d.get("found") or d["_source"].get("status") != PUBLISHED
+    ]

@@ -9,6 +9,8 @@ from celery.exceptions import Reject, SoftTimeLimitExceeded
 from elasticsearch import ApiError
 from pydantic import ValidationError
 
+from services.index.edge.purger import change_purge
+from services.index.edge.tasks import after_change
 from services.index.indexing import indexer
 from services.index.related.tasks import schedule_related
 from services.index.taskbase import KabarTask, PoisonEventError, TransientIndexError, timed_out
@@ -62,9 +64,12 @@ def apply_events(self: KabarTask, events: list[dict[str, Any]], related: bool = 
             raise PoisonEventError(next(iter(result.failed.values())))
         # The rest of the batch is applied; each refused event goes on alone to its own dead letter.
         _isolate(self, [e for e in events if e.get("uid") in result.failed], related=related)
+    if result.upserted or result.removed:
+        # Cached pages go first: publish's page cache (a notice), then the edge (now, and once searchable).
+        publish_purge(c.redis, self.settings.prefix, [*result.upserted, *result.removed])
+        after_change(self, change_purge(upserted=result.documents, removed=result.previous))
     if result.removed:
-        # Pages cached by publish go first; cutting the story from other articles' lists is related work.
-        publish_purge(c.redis, self.settings.prefix, result.removed)
+        # Cutting the story from other articles' lists is related work.
         for uid in result.removed:
             self.app.send_task(TASK_RELATED_FORGET, args=[uid], queue=Queues(self.settings.prefix).related)
     if related:

@@ -7,9 +7,11 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 
+from services.index.edge.tasks import after_change
 from services.index.related import lists, ranker
 from services.index.taskbase import KabarTask, timed_out
 from shared.messaging import TASK_RELATED_COMPUTE, TASK_RELATED_REFRESH, Queues
+from shared.purge import EdgePurge, article_key
 
 
 def schedule_related(task: KabarTask, uid: str, *, refresh: bool) -> None:
@@ -45,7 +47,7 @@ def _recompute(task: KabarTask, uid: str) -> dict[str, Any] | None:
     c = task.ctx
     c.redis.delete(f"{task.settings.prefix}:related:pending:{uid}")
     try:
-        return lists.compute_related(
+        doc = lists.compute_related(
             es=c.es,
             names=c.names,
             uid=uid,
@@ -55,6 +57,10 @@ def _recompute(task: KabarTask, uid: str) -> dict[str, Any] | None:
         )
     except SoftTimeLimitExceeded as exc:
         raise timed_out(task, exc) from exc
+    if doc:
+        # The article's page shows its list, read by a search: the edge drops the page once that sees it.
+        after_change(task, EdgePurge(keys=[article_key(uid)]), now=False)
+    return doc
 
 
 def compute(self: KabarTask, uid: str) -> int:

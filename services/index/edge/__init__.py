@@ -1,0 +1,1 @@
+"""The edge cache's side of the pipeline: purge a change's surrogate keys and install tombstones."""
