@@ -28,6 +28,8 @@ RUN = ROOT / ".local" / "run"
 SHARED = shared_data_dir()
 INGEST_PORT = int(os.environ.get("KABAR_DEMO_INGEST_PORT", "8001"))
 PUBLISH_PORT = int(os.environ.get("KABAR_DEMO_PUBLISH_PORT", "8002"))
+# The edge cache scripts/services.sh runs in front of publish (KABAR_EDGE=off: none).
+EDGE_PORT = int(os.environ.get("KABAR_EDGE_PORT", "6081"))
 NEWSROOM = "demo"
 
 
@@ -36,7 +38,21 @@ def _env() -> dict[str, str]:
     env.setdefault("KABAR_SITE_URL", f"http://127.0.0.1:{PUBLISH_PORT}")
     env.setdefault("PYTHONUNBUFFERED", "1")
     env["PYTHONPATH"] = str(ROOT)
+    if _edge_up():
+        # The workers purge the edge on every change (the reader-facing services are unaffected).
+        env.setdefault("KABAR_EDGE_URLS", _edge_url())
     return env
+
+
+def _edge_url() -> str:
+    return f"http://127.0.0.1:{EDGE_PORT}"
+
+
+def _edge_up() -> bool:
+    try:
+        return httpx.get(f"{_edge_url()}/.edge/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def processes(prefix: str) -> dict[str, list[str]]:
@@ -203,8 +219,13 @@ def cmd_up(args: argparse.Namespace) -> int:
         es.indices.refresh(index=IndexNames(settings.prefix).articles)
     finally:
         es.close()
+    edge = (
+        f"\n  Edge cache      {_edge_url()}/   (Varnish in front of publish; purged by the workers)"
+        if _edge_up()
+        else "\n  Edge cache      off (KABAR_EDGE=off, or Varnish not running)"
+    )
     print(f"""
-Kabar is running.
+Kabar is running.{edge}
   Reader site     http://127.0.0.1:{PUBLISH_PORT}/
   Search          http://127.0.0.1:{PUBLISH_PORT}/cari?q=banjir
   Search API      http://127.0.0.1:{PUBLISH_PORT}/api/v1/search?q=pertimbangan
