@@ -8,6 +8,8 @@ Anything not marked cacheable gets `Surrogate-Control: no-store`, so the edge fa
 
 from __future__ import annotations
 
+import re
+
 from fastapi import Request
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,12 +22,16 @@ EDGE_STATUSES = frozenset({200, 301, 404, 410})
 # Error pages are kept briefly whatever edge_max_age says: a flood of random URLs must not reach publish
 # each time, and a 404 must not outlive a new section or tag by much even if its purge were lost.
 ERROR_MAX_AGE = 30
+# A key is one xkey token: printable ASCII, no space or comma (which separate keys). Keys built from a
+# URL a reader typed (an unknown uid or section) may be anything; such a key names nothing that exists,
+# so it is dropped rather than sent (a header must be Latin-1, and a bad key must never be a 500).
+_TOKEN = re.compile(r"[!-+\--~]+", re.ASCII)
 
 
 def mark(request: Request, *keys: str) -> None:
     """Add surrogate keys to this request's response (what it shows; a purge of any key drops it)."""
     marked: set[str] = getattr(request.state, "surrogate_keys", None) or set()
-    marked.update(keys)
+    marked.update(k for k in keys if _TOKEN.fullmatch(k))
     request.state.surrogate_keys = marked
 
 
