@@ -27,7 +27,8 @@ class PublishSettings(KabarSettings):
     # pipeline purges a story's pages the moment it changes (KABAR_EDGE_URLS), so this only bounds a page
     # whose purge never arrived. Search, /healthz and problems are never kept (Surrogate-Control: no-store).
     edge_max_age: int = Field(default=300, ge=0)
-    # Past edge_max_age the edge answers from its copy while it refetches in the background...
+    # Past edge_max_age the edge answers from its copy while it refetches in the background (sent for
+    # any surrogate-aware cache; kabar.vcl applies its own 30 s, req.grace while publish is healthy)...
     edge_stale_while_revalidate: int = Field(default=30, ge=0)
     # ...and while publish cannot answer (down, restarting, 5xx) it serves its copy this long: readers keep
     # getting pages through a publish restart. Purged pages are gone at once, so nothing withdrawn comes back.
