@@ -48,6 +48,10 @@ SCRIPT_KNOBS: dict[str, tuple[str, str, str]] = {
     "KABAR_EDGE_ADMIN_PORT": ("scripts/services.sh", "6082", "Varnish's admin port (varnishadm) on loopback"),
     "KABAR_EDGE_MEMORY": ("scripts/services.sh", "256m", "the edge cache's storage (malloc)"),
     "KABAR_SKIP_BROWSER": ("scripts/setup.sh", "0", "1: do not install Chromium (browser tests then fail)"),
+    "KABAR_SKIP_VEGETA": ("scripts/setup.sh", "0", "1: do not build vegeta (open-loop benches use a Python driver)"),
+    "KABAR_VEGETA_VERSION": ("scripts/setup.sh", "v12.13.0", "the vegeta release built from the Go proxy"),
+    "KABAR_BENCH_DRIVER": ("bench/openloop.py", "(vegeta when built)", "`python`: the aiohttp open-loop driver"),
+    "KABAR_EDGE_URL": ("bench/openloop_bench.py", "http://127.0.0.1:6081", "the edge the open-loop bench loads"),
     "KABAR_COMPOSE_VERSION": ("scripts/compose.sh", "v2.40.3", "Docker Compose built from the Go proxy"),
     "KABAR_REDIS_ACL_FILE": (
         "deploy/redis/start.sh",
