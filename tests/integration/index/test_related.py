@@ -77,3 +77,32 @@ def test_editors_links_are_pinned_first(
     assert [i["uid"] for i in items].count(linked.uid) == 1
     doc = es.get(index=names.articles, id=article.uid)["_source"]
     assert "subsidi pupuk" not in doc["body_text"]
+
+
+def test_a_story_sharing_no_word_still_gets_its_sections_newest(
+    es: Elasticsearch, names: IndexNames, worker: Proc, producer: Callable[..., None], unique: str
+) -> None:
+    # Words found in no other article: the first stage by wording finds nothing for these stories.
+    def words(tag: str) -> str:
+        return " ".join(f"q{tag}{unique}w{i}" for i in range(12))
+
+    section = f"Galeri {unique}"
+    earlier = [
+        make_event(
+            f"sec-{i}-{unique}",
+            title=words(f"t{i}"),
+            paragraphs=[words(f"b{i}")],
+            section=section,
+            published_at=datetime.now(UTC) - timedelta(hours=2 + i),
+        )
+        for i in range(2)
+    ]
+    producer(earlier)
+    wait_until(lambda: all(related_uids(es, names, e.uid) is not None for e in earlier), timeout=30)
+    photo = make_event(f"sec-new-{unique}", title=words("tn"), paragraphs=[words("bn")], section=section)
+    producer([photo])
+    wait_until(
+        lambda: set(related_uids(es, names, photo.uid) or []) == {e.uid for e in earlier},
+        timeout=30,
+        what="the section's newest stories in the list of a story that shares no word with them",
+    )
