@@ -17,7 +17,6 @@ from redis import Redis
 
 from services.index.related import features
 from services.index.related.ranker import FALLBACK, Ranker
-from services.index.taskbase import TransientIndexError
 from shared.es import ONLY_PUBLISHED, PUBLISHED, IndexNames
 from shared.text import cut_inline_link, normalise_title
 
@@ -27,12 +26,12 @@ _FIELDS = ["uid", "title", "path", "published_at", "section", "status", "newsroo
 
 # Two-stage ranking (measured in bench/related_eval.py).
 CANDIDATES = 50  # first-stage candidates by wording
-# And the section's newest stories before the article, whatever their wording: editors link the day's
-# other news (bench.related_eval: candidate recall 0.895 -> 0.953, R@5 unchanged within noise, and a story
-# too short to have searchable terms still gets a list).
-RECENT_IN_SECTION = 20
 QUERY_TERMS = 40  # the article's heaviest stemmed terms the first stage searches for
 _QUERY_FIELDS = ("body_text", "title")
+# Too few found by wording (a photo story, a few words of its own): the section's newest stories before it
+# fill the candidates, so every story gets a list.
+FEW_CANDIDATES = 5
+SECTION_NEWEST = 20
 PROFILE_CACHE_SECONDS = 45 * 86400
 MAX_BODY_CHARS = 6000
 MAX_EDITOR_LINKS = 20
@@ -357,51 +356,45 @@ def candidates(
     redis: Redis | None = None,
     exclude: set[str] | None = None,
     earlier_only: bool = False,
-    size: int | None = None,
-    recent_in_section: int | None = None,
+    size: int = CANDIDATES,
 ) -> list[features.Candidate]:
     """First stage: the article's heaviest stemmed terms (its profile) as weighted term clauses over body and
-    title, within the newsroom, then the section's newest stories, with each candidate's stored profile.
+    title, within the newsroom, with each candidate's stored profile; when those are too few, the section's
+    newest stories too (first-stage score 0).
 
     The terms are already stemmed, so nothing is analysed at query time (more_like_this re-analysed the
     whole text with hunspell on every list), and measured on editors' links this holds more of them.
-    Editors also link the day's other news whatever its wording (over half of the links the wording misses
-    are among the section's 20 newest stories): those come as candidates with a first-stage score of 0.
-    Wider nets were measured too (bench.related_eval): 150 by wording and the newsroom's 80 newest hold 0.978
-    of the links at twice the cost and the same R@5 (the rest are links into other sections that share no
-    word with the article: promotion, not relatedness).
+    Wider nets hold more editors' links but rank none better (bench.related_eval, 1,559 links): the
+    section's 20 newest always added lift candidate recall 0.895 -> 0.953 with R@5 0.645 -> 0.638 and
+    +1.6 ms a list; 150 by wording and the newsroom's 80 newest hold 0.978 at twice the cost and the same
+    R@5. The links they add go mostly to other sections and share no word with the article.
     earlier_only: as at publish time, only articles published before it (features.publish_time_cutoff).
     """
-    size = CANDIDATES if size is None else size
-    recent_in_section = RECENT_IN_SECTION if recent_in_section is None else recent_in_section
     filters: list[dict[str, Any]] = [ONLY_PUBLISHED]
     if article.get("newsroom"):
         filters.append({"term": {"newsroom": article["newsroom"]}})
     if earlier_only and article.get("published_at"):
         filters.append({"range": {"published_at": {"lt": features.publish_time_cutoff(article["published_at"])}}})
     must_not = [{"ids": {"values": [article["uid"], *(exclude or ())]}}]
+    hits: dict[str, dict[str, Any]] = {}
     top = profile.top_terms(QUERY_TERMS)
-    searches: list[dict[str, Any]] = []
     if top:
         should = [
             {"term": {field: {"value": term, "boost": round(w, 4)}}} for term, w in top for field in _QUERY_FIELDS
         ]
         query = {"bool": {"should": should, "minimum_should_match": 1, "filter": filters, "must_not": must_not}}
-        searches += [{}, {"query": query, "size": size, "_source": _FIELDS}]
-    if recent_in_section and article.get("section"):
+        for hit in es.search(index=names.articles, query=query, size=size, source_includes=_FIELDS)["hits"]["hits"]:
+            hits[hit["_id"]] = hit
+    if len(hits) < FEW_CANDIDATES and article.get("section"):
         in_section = {"bool": {"filter": [*filters, {"term": {"section": article["section"]}}], "must_not": must_not}}
-        searches += [
-            {},
-            {"query": in_section, "size": recent_in_section, "_source": _FIELDS, "sort": [{"published_at": "desc"}]},
-        ]
-    if not searches:
-        return []
-    answers = es.msearch(index=names.articles, searches=searches)["responses"]
-    hits: dict[str, dict[str, Any]] = {}
-    for answer in answers:
-        if "error" in answer:  # a rejected or failed search (overload, shard failure): try the task again
-            raise TransientIndexError(f"candidate search failed: {answer['error']}")
-        for hit in answer.get("hits", {}).get("hits", []):
+        newest = es.search(
+            index=names.articles,
+            query=in_section,
+            size=SECTION_NEWEST,
+            source_includes=_FIELDS,
+            sort=[{"published_at": "desc"}],
+        )
+        for hit in newest["hits"]["hits"]:
             hits.setdefault(hit["_id"], hit)
     if not hits:
         return []
