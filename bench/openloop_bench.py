@@ -45,7 +45,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import openloop  # noqa: E402
-from bench.search_bench import cache_off_env, load, query_mix, zipf_stream  # noqa: E402
+from bench.search_bench import load, query_mix, start_publish_pair, zipf_stream  # noqa: E402
 from harness.cleanup import drop_prefix  # noqa: E402
 from harness.corpus import replay  # noqa: E402
 from harness.procs import Proc, kabar_env, start_api  # noqa: E402
@@ -410,10 +410,7 @@ def indexed_tables(args: Any, only: set[str]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     try:
         docs = load(settings, names, redis, args.articles)
-        proc, publish_url = start_api("openloop-publish", "services.publish.app:create_app", env)
-        procs.append(proc)
-        proc, nocache_url = start_api("openloop-publish-nocache", "services.publish.app:create_app", cache_off_env(env))
-        procs.append(proc)
+        publish_url, nocache_url = start_publish_pair("openloop-publish", env, procs)
         paths = [d["path"] for d in docs]
         if "pages" in only:
             edge = choose_edge(publish_url, paths, args.edge_url, procs)

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from harness.cleanup import drop_prefix  # noqa: E402
 from harness.corpus import replay_events  # noqa: E402
-from harness.procs import kabar_env, start_api  # noqa: E402
+from harness.procs import Proc, kabar_env, start_api  # noqa: E402
 from harness.results import alternating, emit, print_table, summary  # noqa: E402
 from services.index.indexing.backfill import apply_in_batches  # noqa: E402
 from services.publish.search import SearchParams, build_request  # noqa: E402
@@ -83,9 +83,21 @@ def zipf_stream(items: Sequence[T], *, seed: int, exponent: float = 1.0) -> Iter
         yield from rng.choices(ranked, cum_weights=cum_weights, k=1024)
 
 
+PUBLISH_APP = "services.publish.app:create_app"
+
+
 def cache_off_env(env: dict[str, str]) -> dict[str, str]:
     """A publish process's environment with its page cache off: every article page is rendered (a miss)."""
     return {**env, "KABAR_PAGE_CACHE_SECONDS": "0"}
+
+
+def start_publish_pair(name: str, env: dict[str, str], procs: list[Proc]) -> tuple[str, str]:
+    """Publish with its page cache on, and a second with it off (the cache-off baseline); both added to procs."""
+    proc, url = start_api(name, PUBLISH_APP, env)
+    procs.append(proc)
+    proc, nocache_url = start_api(f"{name}-nocache", PUBLISH_APP, cache_off_env(env))
+    procs.append(proc)
+    return url, nocache_url
 
 
 def query_mix(docs: list[dict[str, Any]], n: int, rng: random.Random) -> list[dict[str, str]]:
@@ -271,13 +283,10 @@ def main() -> None:
     names = IndexNames(prefix)
     redis = Redis.from_url(settings.redis_url)
     env = kabar_env(prefix, KABAR_LOG_LEVEL="WARNING", KABAR_ES_URL=settings.es_url)
-    procs = []
+    procs: list[Proc] = []
     try:
         docs = load(settings, names, redis, args.articles)
-        proc, url = start_api("publish-bench", "services.publish.app:create_app", env)
-        procs.append(proc)
-        proc, nocache_url = start_api("publish-bench-nocache", "services.publish.app:create_app", cache_off_env(env))
-        procs.append(proc)
+        url, nocache_url = start_publish_pair("publish-bench", env, procs)
         rows = asyncio.run(bench(url, nocache_url, settings.es_url, names, docs, args))
         columns = ["name", "clients", "value", "p50_ms", "rps", "requests", "errors"]
         print_table(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Scope
+
+from services.publish.asgi import ResponseStartMiddleware
 
 # No inline script anywhere: the suggest script is a static file, JSON-LD is a data block (not run).
 CSP = (
@@ -33,7 +35,7 @@ def security_headers(csp: str) -> list[tuple[bytes, bytes]]:
 HEADERS = security_headers(CSP)
 
 
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(ResponseStartMiddleware):
     """Adds the headers to every HTTP response, whatever its path or status; no exceptions by design.
 
     The app factories wrap the whole application in it (outside Starlette's ServerErrorMiddleware), so
@@ -41,19 +43,10 @@ class SecurityHeadersMiddleware:
     """
 
     def __init__(self, app: ASGIApp, *, csp: str = CSP) -> None:
-        self.app = app
+        super().__init__(app)
         self.headers = security_headers(csp)
         self.names = {name for name, _ in self.headers}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in self.names]
-                message["headers"] = headers + self.headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+    def on_response_start(self, scope: Scope, message: Message) -> None:
+        headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in self.names]
+        message["headers"] = headers + self.headers

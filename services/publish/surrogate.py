@@ -12,8 +12,9 @@ import re
 
 from fastapi import Request
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope
 
+from services.publish.asgi import ResponseStartMiddleware
 from services.publish.config import PublishSettings
 
 # Statuses the edge may keep when the route allows it: a 404/410 names the article it is about, so the
@@ -50,32 +51,20 @@ def surrogate_control(settings: PublishSettings, status: int) -> str:
     )
 
 
-class SurrogateMiddleware:
+class SurrogateMiddleware(ResponseStartMiddleware):
     """Writes `xkey` and `Surrogate-Control` from what the route recorded in request.state."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                state = scope.get("state") or {}
-                keys = state.get("surrogate_keys")
-                if keys:
-                    headers["xkey"] = " ".join(sorted(keys))
-                status = message["status"]
-                settings: PublishSettings | None = state.get("settings")
-                cacheable = state.get("edge_cacheable") or scope["path"].startswith("/static/")
-                if "surrogate-control" not in headers:
-                    if settings is not None and cacheable and status in EDGE_STATUSES:
-                        headers["surrogate-control"] = surrogate_control(settings, status)
-                    else:
-                        headers["surrogate-control"] = "no-store"
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+    def on_response_start(self, scope: Scope, message: Message) -> None:
+        headers = MutableHeaders(scope=message)
+        state = scope.get("state") or {}
+        keys = state.get("surrogate_keys")
+        if keys:
+            headers["xkey"] = " ".join(sorted(keys))
+        status = message["status"]
+        settings: PublishSettings | None = state.get("settings")
+        cacheable = state.get("edge_cacheable") or scope["path"].startswith("/static/")
+        if "surrogate-control" not in headers:
+            if settings is not None and cacheable and status in EDGE_STATUSES:
+                headers["surrogate-control"] = surrogate_control(settings, status)
+            else:
+                headers["surrogate-control"] = "no-store"
