@@ -90,3 +90,19 @@ def test_a_takedown_is_reported_done_only_once_applied(redis: Redis, prefix: str
         assert store.get(uid).status == "accepted"
         store.mark_applied(uid, again)
         assert store.get(uid).status == done
+
+
+def test_a_batch_marks_each_article_applied_and_never_moves_one_back(redis: Redis, prefix: str) -> None:
+    store = StateStore(redis, prefix)
+    newer, older = revision_for(EPOCH_MS + 1, 1), revision_for(EPOCH_MS, 1)
+    store.mark_applied("batch-b", newer, applied_error=None)
+    store.mark_applied_many(
+        [
+            ("batch-a", older, {"applied_op": "upsert", "applied_error": None}),
+            ("batch-b", older, {"applied_op": "remove"}),  # a late batch: b already applied a newer revision
+        ]
+    )
+    assert redis.hget(store.key("batch-a"), "applied_revision") == str(older).encode()
+    assert redis.hget(store.key("batch-a"), "applied_op") == b"upsert"
+    assert redis.hget(store.key("batch-b"), "applied_revision") == str(newer).encode()
+    assert redis.hget(store.key("batch-b"), "applied_op") is None
