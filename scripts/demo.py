@@ -21,6 +21,7 @@ import httpx
 from tqdm import tqdm
 
 from harness.procs import Proc, api_command, worker_command
+from shared.batching import chunks
 from shared.corpora import shared_data_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,17 +160,11 @@ def demo_articles(corpora: list[str], limit: int | None) -> Iterator[dict[str, A
         yield from itertools.islice(readers.load(spec, SHARED / "raw"), limit)
 
 
-def _chunks(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    it = iter(items)
-    while chunk := list(itertools.islice(it, size)):
-        yield chunk
-
-
 def load(client: httpx.Client, articles: Iterable[dict[str, Any]], total: int | None) -> list[str]:
     """Send articles through the public bulk ingest API; returns the external ids."""
     sent: list[str] = []
     with tqdm(total=total, unit="art", desc="loading", file=sys.stdout) as bar:
-        for chunk in _chunks(articles, 200):
+        for chunk in chunks(articles, 200):
             while (resp := client.post("/v1/articles:bulk", json=chunk)).status_code == 429:
                 # The newsroom's article budget per minute: wait as told, like any well-behaved client.
                 time.sleep(float(resp.headers.get("Retry-After", "5")))

@@ -17,6 +17,7 @@ from elasticsearch import Elasticsearch
 from redis import Redis
 
 from services.index.indexing.state_rebuild import rebuild_state
+from shared.batching import chunks
 from shared.es import IndexNames, create_client
 from shared.events import Operation
 from shared.messaging import Queues, celery_config, queue_depths
@@ -140,17 +141,6 @@ def _snapshot_keys(redis: Redis, prefix: str) -> Iterator[bytes]:
             yield key
 
 
-def _chunks(keys: Iterator[bytes], size: int) -> Iterator[list[bytes]]:
-    chunk: list[bytes] = []
-    for key in keys:
-        chunk.append(key)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def dump_redis(*, redis: Redis, prefix: str, path: Path, snapshot: str, batch_size: int = 1000) -> int:
     """Write the prefix's keys as DUMP payloads with absolute expiry times; atomic (temp file, fsync, rename).
 
@@ -166,7 +156,7 @@ def dump_redis(*, redis: Redis, prefix: str, path: Path, snapshot: str, batch_si
             with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=3) as out:
                 header = {"format": REDIS_SNAPSHOT_FORMAT, "prefix": prefix, "snapshot": snapshot}
                 out.write(json.dumps(header).encode() + b"\n")
-                for chunk in _chunks(_snapshot_keys(redis, prefix), batch_size):
+                for chunk in chunks(_snapshot_keys(redis, prefix), batch_size):
                     pipe = redis.pipeline(transaction=False)
                     for key in chunk:
                         pipe.dump(key)
@@ -221,7 +211,7 @@ def restore_redis(*, redis: Redis, prefix: str, path: Path, batch_size: int = 10
                 pipe.execute()
         pipe.execute()
     stale = [key for key in _snapshot_keys(redis, prefix) if key not in restored]
-    for chunk in _chunks(iter(stale), batch_size):
+    for chunk in chunks(stale, batch_size):
         redis.delete(*chunk)
     return {"restored": len(restored), "expired": expired, "removed": len(stale)}
 

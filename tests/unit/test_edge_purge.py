@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from services.index.config import IndexSettings
-from services.index.edge.purger import KEYS_PER_REQUEST, _batches, change_purge
+from services.index.edge.purger import KEYS_PER_REQUEST, change_purge
 from services.publish.config import PublishSettings
 from services.publish.surrogate import surrogate_control
+from shared.batching import chunks
 from shared.purge import (
     FEEDS,
     HOME,
@@ -82,7 +83,7 @@ def test_a_removed_article_gets_tombstones_for_every_url_variant_the_edge_keeps(
 
 def test_keys_go_out_in_batches_small_enough_for_varnish_headers() -> None:
     keys = [shows_key(f"{i:016x}") for i in range(KEYS_PER_REQUEST * 2 + 1)]
-    batches = list(_batches(keys, KEYS_PER_REQUEST))
+    batches = list(chunks(keys, KEYS_PER_REQUEST))
     assert [len(b) for b in batches] == [KEYS_PER_REQUEST, KEYS_PER_REQUEST, 1]
     assert max(len(" ".join(b)) for b in batches) < 8192
 

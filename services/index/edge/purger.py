@@ -12,12 +12,13 @@ A purge is two kinds of request to every edge:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import httpx
 import structlog
 
+from shared.batching import chunks
 from shared.purge import EdgePurge, Tombstone, change_keys, tombstone_paths
 
 log = structlog.get_logger()
@@ -49,11 +50,6 @@ def change_purge(
     return EdgePurge(keys=list(dict.fromkeys(keys)), tombstones=tombstones)
 
 
-def _batches(items: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 class EdgePurger:
     """Purges every configured edge; one per worker process (it owns an HTTP connection pool)."""
 
@@ -66,7 +62,7 @@ class EdgePurger:
         """Purge the keys, then install the tombstones, at every edge; returns objects purged. Raises on failure."""
         purged = 0
         for base in self.urls:
-            for keys in _batches(purge.keys, KEYS_PER_REQUEST):
+            for keys in chunks(purge.keys, KEYS_PER_REQUEST):
                 response = self.client.request("PURGE", f"{base}/", headers={"xkey-purge": " ".join(keys)})
                 self._check(response, base)
                 purged += int(response.headers.get("x-kabar-purged", "0") or 0)
