@@ -21,8 +21,8 @@ from redis import Redis
 
 from bench.freshness import TARGET_P95_S
 from harness.cleanup import drop_prefix
-from harness.edge import start_edge
-from harness.procs import Proc, free_port, kabar_env, start_api, start_worker, wait_until
+from harness.edge import path_of, start_edge, start_purging_workers
+from harness.procs import Proc, kabar_env, start_api, wait_until
 from harness.results import emit, percentile, print_table
 from services.index.celery_app import bootstrap
 from services.index.config import IndexSettings
@@ -30,10 +30,6 @@ from services.ingest.auth import create_key
 
 BENCH = "edge_takedown"
 GIVE_UP_S = 15.0
-
-
-def _path(state: dict[str, object]) -> str:
-    return "/" + str(state["url"]).split("://", 1)[1].split("/", 1)[1]
 
 
 def _published(newsroom: httpx.Client, external_id: str) -> dict[str, object] | None:
@@ -55,10 +51,7 @@ def measure(args: argparse.Namespace) -> dict[str, list[float]]:
         procs += [ingest, publish]
         edge, edge_url = start_edge(publish_url=publish_url, ingest_url=ingest_url)
         procs.append(edge)
-        worker_env = {**env, "KABAR_EDGE_URLS": edge_url, "KABAR_WORKER_METRICS_PORT": str(free_port())}
-        procs.append(start_worker(worker_env, prefix=prefix, queues=("index",)))
-        related_env = {**worker_env, "KABAR_WORKER_METRICS_PORT": str(free_port())}
-        procs.append(start_worker(related_env, prefix=prefix, queues=("related",), name="related", concurrency=1))
+        procs += start_purging_workers(env, prefix=prefix, edge_urls=[edge_url])
         key = create_key(redis=redis, prefix=prefix, newsroom="bench-room")
         headers = {"Authorization": f"Bearer {key}"}
         with (
@@ -79,7 +72,7 @@ def measure(args: argparse.Namespace) -> dict[str, list[float]]:
             paths = {}
             for external_id in ids:
                 state = wait_until(lambda e=external_id: _published(newsroom, e), timeout=60, what="published")
-                paths[external_id] = _path(state)
+                paths[external_id] = path_of(state)
             for path in paths.values():  # cached at the edge before the takedown, as a popular page is
                 reader.get(edge_url + path)
                 assert reader.get(edge_url + path).headers.get("X-Cache") == "HIT", path

@@ -50,6 +50,7 @@ from harness.cleanup import drop_prefix  # noqa: E402
 from harness.corpus import replay  # noqa: E402
 from harness.procs import Proc, kabar_env, start_api  # noqa: E402
 from harness.results import alternating, emit, print_table  # noqa: E402
+from services.index.config import IndexSettings  # noqa: E402
 from services.ingest.auth import create_key  # noqa: E402
 from services.publish.search import SearchParams, build_request  # noqa: E402
 from shared.es import IndexNames  # noqa: E402
@@ -84,7 +85,7 @@ class Arm:
 
 def outside_edge_url() -> str:
     """KABAR_EDGE_URL, else the first of the workers' purge targets (KABAR_EDGE_URLS), else Varnish's usual port."""
-    urls = [u.strip() for u in os.environ.get("KABAR_EDGE_URLS", "").split(",") if u.strip()]
+    urls = IndexSettings().edge_urls
     return os.environ.get("KABAR_EDGE_URL") or (urls[0] if urls else DEFAULT_EDGE_URL)
 
 

@@ -12,11 +12,12 @@ import pwd
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import httpx
 
-from harness.procs import ROOT, Proc, free_port
+from harness.procs import ROOT, Proc, free_port, start_worker
 
 VCL_DIR = ROOT / "deploy" / "varnish"
 EDGE_USER = "kabar-varnish"
@@ -70,3 +71,23 @@ def start_edge(
         lambda: httpx.get(f"{url}/.edge/health", timeout=1).status_code == 200, timeout=60, what="varnish up"
     )
     return proc, url
+
+
+def start_purging_workers(env: dict[str, str], *, prefix: str, edge_urls: list[str]) -> list[Proc]:
+    """An index worker and a one-process related worker (as deployed) that purge these edges on every change."""
+    purging = {**env, "KABAR_EDGE_URLS": ",".join(edge_urls)}
+    return [
+        start_worker({**purging, "KABAR_WORKER_METRICS_PORT": str(free_port())}, prefix=prefix, queues=("index",)),
+        start_worker(
+            {**purging, "KABAR_WORKER_METRICS_PORT": str(free_port())},
+            prefix=prefix,
+            queues=("related",),
+            name="worker-related",
+            concurrency=1,
+        ),
+    ]
+
+
+def path_of(state: dict[str, Any]) -> str:
+    """The reader path of a published article, from the public URL in its newsroom state."""
+    return "/" + str(state["url"]).split("://", 1)[1].split("/", 1)[1]

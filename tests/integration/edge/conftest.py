@@ -23,8 +23,8 @@ from elasticsearch import Elasticsearch
 from redis import Redis
 
 from harness.cleanup import drop_queues, drop_redis_keys
-from harness.edge import start_edge
-from harness.procs import Proc, free_port, kabar_env, start_api, start_worker, wait_until
+from harness.edge import start_edge, start_purging_workers
+from harness.procs import Proc, kabar_env, start_api, wait_until
 from services.index.celery_app import bootstrap
 from services.index.config import IndexSettings
 from services.ingest.auth import create_key
@@ -88,21 +88,7 @@ def stack() -> Iterator[EdgeStack]:
         procs += [main.publish, main.proc]
         short = _edge("publish-short", {**env, "KABAR_EDGE_MAX_AGE": "1"}, ingest_url)
         procs += [short.publish, short.proc]
-        worker_env = {**env, "KABAR_EDGE_URLS": f"{main.url},{short.url}"}
-        procs.append(
-            start_worker(
-                {**worker_env, "KABAR_WORKER_METRICS_PORT": str(free_port())}, prefix=prefix, queues=("index",)
-            )
-        )
-        procs.append(
-            start_worker(
-                {**worker_env, "KABAR_WORKER_METRICS_PORT": str(free_port())},
-                prefix=prefix,
-                queues=("related",),
-                name="worker-related",
-                concurrency=1,
-            )
-        )
+        procs += start_purging_workers(env, prefix=prefix, edge_urls=[main.url, short.url])
         key = create_key(redis=redis, prefix=prefix, newsroom="edge-room")
         yield EdgeStack(prefix, es, names, ingest_url, key, main, short)
     finally:
@@ -168,8 +154,3 @@ def wait_status(newsroom: httpx.Client, external_id: str, status: str, *, versio
         return None
 
     return wait_until(applied, timeout=30, what=f"{external_id} {status}")  # type: ignore[no-any-return]
-
-
-def path_of(state: dict[str, Any]) -> str:
-    """The reader path of a published article (from its public URL)."""
-    return "/" + str(state["url"]).split("://", 1)[1].split("/", 1)[1]

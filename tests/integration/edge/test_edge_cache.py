@@ -14,9 +14,10 @@ import time
 import httpx
 import pytest
 
+from harness.edge import path_of
 from harness.procs import wait_until
 from shared.purge import FEEDS, HOME, SITEMAPS, article_key, author_key, section_key, shows_key, tag_key
-from tests.integration.edge.conftest import EdgeStack, Publisher, path_of, wait_status
+from tests.integration.edge.conftest import EdgeStack, Publisher, wait_status
 
 # The freshness target (bench.freshness: p95 write -> searchable < 2.5 s): a withdrawal must be a 410 at
 # the edge within it.
