@@ -36,9 +36,11 @@ def mark(request: Request, *keys: str) -> None:
     request.state.surrogate_keys = marked
 
 
-def edge_cacheable(request: Request) -> None:
-    """Let the edge keep this request's response for the configured lifetime (see surrogate_control)."""
+def edge_cacheable(request: Request, *keys: str) -> None:
+    """Let the edge keep this request's response for the configured lifetime (see surrogate_control), under
+    these surrogate keys (more may be marked once the page knows what it shows)."""
     request.state.edge_cacheable = True
+    mark(request, *keys)
 
 
 def surrogate_control(settings: PublishSettings, status: int) -> str:

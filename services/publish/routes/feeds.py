@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from services.publish import feeds, repository, service
 from services.publish.caching import cached_response
 from services.publish.deps import EsDep, NamesDep, SettingsDep
-from services.publish.surrogate import edge_cacheable, mark
+from services.publish.surrogate import edge_cacheable
 from shared.errors import NotFound
 from shared.purge import FEEDS, SITEMAPS, section_key
 
@@ -30,8 +30,7 @@ async def _feed(
     request: Request, *, es: EsDep, names: NamesDep, settings: SettingsDep, section: str | None, kind: str
 ) -> Response:
     # Every change purges every feed (FEEDS): feeds are few, and a new story belongs at the top of two.
-    edge_cacheable(request)
-    mark(request, FEEDS, *([section_key(section)] if section else []))
+    edge_cacheable(request, FEEDS, *([section_key(section)] if section else []))
     base = settings.site_url.rstrip("/")
     title = settings.site_name
     if section:
@@ -79,8 +78,7 @@ async def section_atom(request: Request, section: str, es: EsDep, names: NamesDe
 
 def _sitemap(request: Request) -> None:
     # Every change purges every sitemap (SITEMAPS): which month or part a story lands in is not worth knowing.
-    edge_cacheable(request)
-    mark(request, SITEMAPS)
+    edge_cacheable(request, SITEMAPS)
 
 
 @router.get("/sitemap.xml")

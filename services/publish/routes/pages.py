@@ -20,8 +20,7 @@ PageDep = Annotated[int, Query(ge=1, le=500)]
 
 @router.get("/")
 async def home(request: Request, es: EsDep, names: NamesDep, locale: LocaleDep) -> Response:
-    edge_cacheable(request)
-    mark(request, HOME)
+    edge_cacheable(request, HOME)
     data = await repository.home(es=es, names=names)
     mark(request, *_shown(*data["items"], *(i for s in data["sections"] for i in s["items"])))
     items = [list_item(i, locale=locale) for i in data["items"]]
@@ -68,8 +67,7 @@ async def tag_page(
     locale: LocaleDep,
     page: PageDep = 1,
 ) -> Response:
-    edge_cacheable(request)
-    mark(request, tag_key(tag))
+    edge_cacheable(request, tag_key(tag))
     listing = await service.facet_listing(
         es=es, names=names, field="tags", value=tag, page=page, size=settings.page_size
     )
@@ -86,8 +84,7 @@ async def author_page(
     locale: LocaleDep,
     page: PageDep = 1,
 ) -> Response:
-    edge_cacheable(request)
-    mark(request, author_key(author))
+    edge_cacheable(request, author_key(author))
     listing = await service.facet_listing(
         es=es, names=names, field="authors", value=author, page=page, size=settings.page_size
     )
@@ -104,8 +101,7 @@ async def section_page(
     locale: LocaleDep,
     page: PageDep = 1,
 ) -> Response:
-    edge_cacheable(request)
-    mark(request, section_key(section))
+    edge_cacheable(request, section_key(section))
     listing = await service.section_listing(es=es, names=names, slug=section, page=page, size=settings.page_size)
     return _listing(request, listing, kind="section", locale=locale, feed_path=f"/{section}/rss.xml")
 
