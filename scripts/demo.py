@@ -63,7 +63,9 @@ def processes(prefix: str) -> dict[str, list[str]]:
         "publish": api_command("services.publish.app:create_app", port=PUBLISH_PORT, workers=2, log_level="info"),
         # Separate workers for indexing and related links, as deployed (see docker-compose.yml).
         "worker": worker_command(prefix=prefix, queues=("index",), concurrency=2, node="demo-index"),
-        "worker-related": worker_command(prefix=prefix, queues=("related",), concurrency=1, node="demo-related"),
+        "worker-related": worker_command(
+            prefix=prefix, queues=("related", "notify"), concurrency=1, node="demo-related"
+        ),
     }
 
 

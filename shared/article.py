@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
-from shared.models import JAKARTA, ArticleIn, ArticlePayload, Image, RelatedRef, article_uid
+from shared.models import JAKARTA, ArticleIn, ArticlePayload, Correction, Image, RelatedRef, article_uid
 from shared.text import body_to_safe_html, clean_body, remove_boilerplate, slugify, strip_tags
 
 DEFAULT_SECTION = "berita"
@@ -55,6 +55,8 @@ class PreparedArticle(BaseModel):
     language: str = "id"
     published_at: datetime
     updated_at: datetime | None = None
+    embargo_until: datetime | None = Field(default=None, description="Hidden from readers before this time.")
+    corrections: list[Correction] = Field(default_factory=list, description="Each with its time filled in.")
     canonical_url: str | None = None
     source: str | None = None
     images: list[Image] = Field(default_factory=list)
@@ -77,10 +79,15 @@ def normalise(*, newsroom: str, article: ArticleIn, version: int) -> ArticlePayl
             default=str,
         ).encode()
     ).hexdigest()
+    # Defaults are filled in after hashing: resending the same article must hash the same.
+    now = datetime.now(UTC)
+    corrections = [c.model_copy(update={"at": c.at or article.updated_at or now}) for c in article.corrections]
     return ArticlePayload(
         **{
             **fields,
-            "published_at": article.published_at or datetime.now(UTC),
+            # An embargoed story is published when its embargo lifts, unless the newsroom says otherwise.
+            "published_at": article.published_at or article.embargo_until or now,
+            "corrections": corrections,
             "canonical_url": str(article.canonical_url) if article.canonical_url else None,
         },
         uid=article_uid(newsroom, article.external_id),
@@ -119,6 +126,8 @@ def prepare(payload: ArticlePayload) -> PreparedArticle:
         language=payload.language,
         published_at=payload.published_at,
         updated_at=payload.updated_at,
+        embargo_until=payload.embargo_until,
+        corrections=payload.corrections,
         canonical_url=payload.canonical_url,
         source=payload.source,
         images=payload.images,

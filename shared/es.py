@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from elasticsearch import ApiError, AsyncElasticsearch, Elasticsearch, NotFoundError, helpers
@@ -20,8 +21,24 @@ from shared.settings import KabarSettings
 TEMPLATE_VERSION = 2
 # What readers may see: the one status value every "published only" filter matches.
 PUBLISHED = ArticleStatus.PUBLISHED.value
-# The clause every reader-facing or related-link query filters on (publish, related lists, suggestions).
-ONLY_PUBLISHED: dict[str, Any] = {"term": {"status": PUBLISHED}}
+# The clause every reader-facing or related-link query filters on (publish, related lists, suggestions):
+# published, and past its embargo. The time is Elasticsearch's own `now` at each query, so an embargoed
+# story can never show early and shows on time whether or not any worker is running at that moment.
+ONLY_PUBLISHED: dict[str, Any] = {
+    "bool": {
+        "filter": [{"term": {"status": PUBLISHED}}],
+        "must_not": [{"range": {"embargo_until": {"gt": "now"}}}],
+    }
+}
+
+
+def is_visible(source: dict[str, Any] | None, now: datetime | None = None) -> bool:
+    """What ONLY_PUBLISHED says of one document read by id (a GET or mget): may readers see it now?"""
+    if not source or source.get("status", PUBLISHED) != PUBLISHED:
+        return False
+    embargo = source.get("embargo_until")
+    return not embargo or datetime.fromisoformat(embargo) <= (now or datetime.now(UTC))
+
 RELATED_TEMPLATE_VERSION = 2
 
 # Common Indonesian function words: frequent enough to add noise to scoring and to related-link similarity.
@@ -167,12 +184,19 @@ ARTICLE_MAPPINGS: dict[str, Any] = {
         "canonical_url": {"type": "keyword"},
         "published_at": {"type": "date"},
         "updated_at": {"type": "date"},
+        "embargo_until": {"type": "date"},
+        "corrections": {"type": "object", "enabled": False},
         "accepted_at": {"type": "date"},
         "indexed_at": {"type": "date"},
         "images": {"type": "object", "enabled": False},
         "editor_related": {"type": "object", "enabled": False},
         "pinned_related": {"type": "object", "enabled": False},
     },
+}
+
+# Article fields added after template version 2; ensure_indices puts them on older indices.
+ARTICLE_ADDED_PROPERTIES: dict[str, Any] = {
+    name: ARTICLE_MAPPINGS["properties"][name] for name in ("embargo_until", "corrections")
 }
 
 # What ranking needs of an article, worked out once per revision by the related worker and kept beside
@@ -326,6 +350,9 @@ def ensure_indices(es: Elasticsearch, names: IndexNames) -> None:
     if not es.indices.exists_alias(name=names.articles):
         index = names.new_articles_index()
         es.indices.create(index=index, aliases={names.articles: {"is_write_index": True}})
+    else:
+        # Fields added since an index was made (its mapping is strict): added, never changed.
+        es.indices.put_mapping(index=names.articles, properties=ARTICLE_ADDED_PROPERTIES)
     es.indices.put_index_template(name=names.related_template, **related_template_body(names))
     if not es.indices.exists_alias(name=names.related):
         _related_behind_alias(es, names)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, computed_field, model_validator
 
 from shared.article import PreparedArticle, prepare
 from shared.models import ArticlePayload, ArticleStatus
@@ -89,3 +89,42 @@ class ArticleEventV2(_ArticleEventFields):
 
 
 ArticleEvent = ArticleEventV2
+
+
+class ChangeKind(StrEnum):
+    """What readers were just able (or no longer able) to see of an article."""
+
+    PUBLISHED = "published"
+    UPDATED = "updated"
+    WITHDRAWN = "withdrawn"
+    DELETED = "deleted"
+
+
+class ArticleChangeV1(BaseModel):
+    """A change readers can see, told to the outside world (webhooks, WebSub, IndexNow).
+
+    Made by the index worker once the change is applied (or, for an embargoed story, when the embargo
+    lifts); never for a change readers cannot see (an embargoed update, a stale replay). The event id is
+    the same however often the change is told (a redelivered batch, a repeated release), so subscribers
+    can drop repeats; `revision` orders one article's changes.
+    """
+
+    schema_version: Literal[1] = 1
+    kind: ChangeKind
+    uid: str
+    newsroom: str
+    external_id: str
+    revision: int = Field(ge=1)
+    version: int = Field(ge=1)
+    path: str | None = None
+    title: str | None = None
+    section_slug: str | None = None
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def event_id(self) -> str:
+        return f"{self.uid}-{self.revision}-{self.kind.value}"
+
+
+ArticleChange = ArticleChangeV1

@@ -13,11 +13,19 @@ TASK_RELATED_REFRESH = "kabar.related.refresh"
 TASK_RELATED_FORGET = "kabar.related.forget"
 # Edge purges ride the index queue: they are part of a change becoming visible (freshness), not related work.
 TASK_EDGE_PURGE = "kabar.edge.purge"
+# An embargo lifting is part of a change becoming visible: the index queue, like purges.
+TASK_EMBARGO_RELEASE = "kabar.embargo.release"
+# Telling the outside world never delays indexing: its own queue (services/index/notify).
+TASK_WEBHOOK_DELIVER = "kabar.notify.webhook"
+TASK_WEBSUB_VERIFY = "kabar.notify.websub_verify"
+TASK_WEBSUB_DISTRIBUTE = "kabar.notify.websub_distribute"
+TASK_INDEXNOW_PING = "kabar.notify.indexnow"
+NOTIFY_TASKS = (TASK_WEBHOOK_DELIVER, TASK_WEBSUB_VERIFY, TASK_WEBSUB_DISTRIBUTE, TASK_INDEXNOW_PING)
 
 
 @dataclass(frozen=True)
 class Queues:
-    """Queue names for one deployment prefix; indexing and related work never share a queue."""
+    """Queue names for one deployment prefix; indexing, related and notification work never share a queue."""
 
     prefix: str
 
@@ -28,6 +36,10 @@ class Queues:
     @property
     def related(self) -> str:
         return f"{self.prefix}.related"
+
+    @property
+    def notify(self) -> str:
+        return f"{self.prefix}.notify"
 
     @property
     def dead_letter(self) -> str:
@@ -43,7 +55,7 @@ class Queues:
 
     def all(self) -> tuple[str, ...]:
         """Every queue of this prefix (teardown, health)."""
-        return (self.index, self.related, self.dead_letter, self.dead_notices)
+        return (self.index, self.related, self.notify, self.dead_letter, self.dead_notices)
 
 
 def celery_config(*, broker_url: str, prefix: str, confirm_timeout: float = 5.0) -> dict[str, object]:
@@ -68,6 +80,8 @@ def celery_config(*, broker_url: str, prefix: str, confirm_timeout: float = 5.0)
             TASK_RELATED_REFRESH: {"queue": Queues(prefix).related},
             TASK_RELATED_FORGET: {"queue": Queues(prefix).related},
             TASK_EDGE_PURGE: {"queue": Queues(prefix).index},
+            TASK_EMBARGO_RELEASE: {"queue": Queues(prefix).index},
+            **{name: {"queue": Queues(prefix).notify} for name in NOTIFY_TASKS},
         },
     }
 
@@ -96,7 +110,7 @@ def task_queues(prefix: str) -> list[Queue]:
         Queue(
             name, Exchange(name, type="topic", durable=True), routing_key=name, durable=True, queue_arguments=arguments
         )
-        for name in (q.index, q.related)
+        for name in (q.index, q.related, q.notify)
     ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -84,6 +84,22 @@ def as_jakarta_aware(value: datetime | None) -> datetime | None:
     return value
 
 
+class Correction(BaseModel):
+    """A note readers see on the article: a correction (something was wrong) or a clarification/update.
+
+    The newsroom sends an article's corrections as a whole with each update, like its tags: the list as
+    sent is the list shown. `at` defaults to the update's `updated_at` (or the time Kabar accepted it).
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: Literal["correction", "clarification"] = "correction"
+    text: str = Field(min_length=1, max_length=2000, pattern=NO_CONTROL)
+    at: datetime | None = None
+
+    _aware = field_validator("at")(as_jakarta_aware)
+
+
 class ArticleIn(BaseModel):
     """The native JSON a newsroom sends. Unknown fields are rejected so typos never vanish silently."""
 
@@ -104,6 +120,13 @@ class ArticleIn(BaseModel):
     language: str = Field(default="id", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
     published_at: datetime | None = None
     updated_at: datetime | None = None
+    embargo_until: datetime | None = Field(
+        default=None,
+        description="Not shown to readers anywhere before this time; published_at defaults to it.",
+    )
+    corrections: list[Correction] = Field(
+        default_factory=list, max_length=50, description="Every correction and update note, as a whole."
+    )
     canonical_url: AnyHttpUrl | None = None
     source: str | None = Field(default=None, max_length=200, pattern=NO_CONTROL)
     images: list[Image] = Field(default_factory=list, max_length=50)
@@ -112,7 +135,7 @@ class ArticleIn(BaseModel):
     version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
     note: str | None = Field(default=None, max_length=2000, description="Internal note; never shown to readers.")
 
-    _aware = field_validator("published_at", "updated_at")(as_jakarta_aware)
+    _aware = field_validator("published_at", "updated_at", "embargo_until")(as_jakarta_aware)
 
     @model_validator(mode="after")
     def _has_body(self) -> ArticleIn:
@@ -138,6 +161,8 @@ class ArticlePayload(BaseModel):
     language: str = "id"
     published_at: datetime
     updated_at: datetime | None = None
+    embargo_until: datetime | None = None
+    corrections: list[Correction] = Field(default_factory=list)
     canonical_url: str | None = None
     source: str | None = None
     images: list[Image] = Field(default_factory=list)

@@ -83,7 +83,9 @@ def worker(es: Elasticsearch, broker: Connection, stack_env: dict[str, str], pre
     """Index and related work in separate workers, as deployed (compose, demo); yields the index worker."""
     index = start_worker(stack_env, prefix=prefix, queues=("index",))
     related_env = {**stack_env, "KABAR_WORKER_METRICS_PORT": str(free_port())}
-    related = start_worker(related_env, prefix=prefix, queues=("related",), name="worker-related", concurrency=1)
+    related = start_worker(
+        related_env, prefix=prefix, queues=("related", "notify"), name="worker-related", concurrency=1
+    )
     yield index
     related.stop()
     index.stop()

@@ -87,6 +87,7 @@ _POINTERS = {
     "language": "/language",
     "published_at": "/firstcreated",
     "updated_at": "/versioncreated",
+    "embargo_until": "/embargoed",
     "images": "/associations",
     "version": "/version",
 }
@@ -131,6 +132,7 @@ class NinjsIn(BaseModel):
     version: str | int | None = None
     versioncreated: datetime | None = None
     firstcreated: datetime | None = None
+    embargoed: datetime | None = None
     pubstatus: Literal["usable", "withheld", "canceled"] = "usable"
     language: str | None = Field(default=None, max_length=20)
     headlines: list[dict[str, Any]] = Field(default_factory=list, max_length=20)
@@ -235,8 +237,10 @@ def to_article(doc: NinjsIn) -> NinjsMapped:
         "tags": list(dict.fromkeys(tags))[:50],
         "authors": authors or ([doc.by] if doc.by else []),
         "byline": doc.by,
-        "published_at": doc.firstcreated or doc.versioncreated,
+        # An embargoed item goes out when the embargo lifts: that is its publication time for readers.
+        "published_at": doc.embargoed or doc.firstcreated or doc.versioncreated,
         "updated_at": doc.versioncreated,
+        "embargo_until": doc.embargoed,
         "images": _images(doc),
     }
     if doc.language:

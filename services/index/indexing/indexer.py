@@ -16,8 +16,9 @@ from elasticsearch import Elasticsearch, helpers
 from services.index import metrics
 from services.index.taskbase import TransientIndexError
 from shared.article import PreparedArticle
-from shared.es import PUBLISHED, IndexNames
-from shared.events import ArticleEvent, Operation
+from shared.es import PUBLISHED, IndexNames, is_visible
+from shared.events import ArticleChange, ArticleEvent, ChangeKind, Operation
+from shared.models import ArticleStatus
 from shared.state import StateStore
 
 log = structlog.get_logger()
@@ -35,6 +36,10 @@ class ApplyResult:
     # removed uid's revision with the document it had before (its path, section, tags and authors).
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
     previous: dict[str, tuple[int, dict[str, Any] | None]] = field(default_factory=dict)
+    # Changes readers can now see, in the order applied (services/index/notify tells subscribers).
+    changes: list[ArticleChange] = field(default_factory=list)
+    # Upserts applied under an embargo that has not lifted: uid -> when it lifts (the release scheduler).
+    embargoed: dict[str, datetime] = field(default_factory=dict)
 
 
 def build_document(event: ArticleEvent) -> dict[str, Any]:
@@ -66,6 +71,8 @@ def build_document(event: ArticleEvent) -> dict[str, Any]:
         "canonical_url": article.canonical_url,
         "published_at": article.published_at.isoformat(),
         "updated_at": article.updated_at.isoformat() if article.updated_at else None,
+        "embargo_until": article.embargo_until.isoformat() if article.embargo_until else None,
+        "corrections": [c.model_dump(mode="json") for c in article.corrections],
         "accepted_at": event.accepted_at.isoformat(),
         "indexed_at": datetime.now(UTC).isoformat(),
         "images": [i.model_dump(mode="json") for i in article.images],
@@ -98,11 +105,7 @@ def _removal_document(event: ArticleEvent, existing: dict[str, Any] | None) -> d
 def apply_events(*, es: Elasticsearch, store: StateStore, names: IndexNames, events: list[ArticleEvent]) -> ApplyResult:
     """Apply a batch with one bulk request; version conflicts mean a newer revision is already there."""
     result = ApplyResult()
-    removals = [e for e in events if e.op != Operation.UPSERT]
-    existing: dict[str, dict[str, Any]] = {}
-    if removals:
-        found = es.mget(index=names.articles, ids=[e.uid for e in removals])
-        existing = {d["_id"]: d["_source"] for d in found["docs"] if d.get("found")}
+    existing = _existing(es, names, events)
     actions = []
     sources: dict[str, dict[str, Any]] = {}
     for event in events:
@@ -144,6 +147,7 @@ def apply_events(*, es: Elasticsearch, store: StateStore, names: IndexNames, eve
             else:
                 result.removed.append(uid)
                 result.previous[uid] = (event.revision, existing.get(uid))
+            _seen_change(result, event, before=existing.get(uid), after=sources[uid])
             applied.append((uid, event.revision, {"indexed_at": now}))
         elif info.get("status") == 409:
             # Elasticsearch already holds this or a newer revision: a replay or an out-of-order delivery.
@@ -168,6 +172,57 @@ def apply_events(*, es: Elasticsearch, store: StateStore, names: IndexNames, eve
         failed=len(result.failed),
     )
     return result
+
+
+# What an upsert needs of the document it replaces (a removal keeps a withdrawn article's content: all of it).
+_BEFORE_FIELDS = ["status", "embargo_until", "path", "section_slug", "tags", "authors", "title"]
+
+
+def _existing(es: Elasticsearch, names: IndexNames, events: list[ArticleEvent]) -> dict[str, dict[str, Any]]:
+    """The documents the batch replaces, in one real-time mget."""
+    if not events:
+        return {}
+    docs = [
+        {"_id": e.uid} if e.op != Operation.UPSERT else {"_id": e.uid, "_source": _BEFORE_FIELDS}
+        for e in {e.uid: e for e in events}.values()
+    ]
+    found = es.mget(index=names.articles, docs=docs)
+    return {d["_id"]: d["_source"] for d in found["docs"] if d.get("found")}
+
+
+def _seen_change(
+    result: ApplyResult, event: ArticleEvent, *, before: dict[str, Any] | None, after: dict[str, Any]
+) -> None:
+    """Record what readers see change, if anything: an embargoed upsert waits for its release instead."""
+    now = datetime.now(UTC)
+    was_visible = is_visible(before, now)
+    if event.op == Operation.UPSERT:
+        if not is_visible(after, now):
+            result.embargoed[event.uid] = datetime.fromisoformat(after["embargo_until"])
+            return
+        kind = ChangeKind.UPDATED if was_visible else ChangeKind.PUBLISHED
+    elif was_visible:
+        kind = ChangeKind.WITHDRAWN if event.op == Operation.WITHDRAW else ChangeKind.DELETED
+    elif event.op == Operation.DELETE and before and before.get("status") == ArticleStatus.WITHDRAWN.value:
+        kind = ChangeKind.DELETED  # subscribers were told of the withdrawal; now it is gone for good
+    else:
+        return
+    result.changes.append(change_of(event, kind, after if event.op == Operation.UPSERT else (before or after)))
+
+
+def change_of(event: ArticleEvent, kind: ChangeKind, doc: dict[str, Any]) -> ArticleChange:
+    """The outside world's view of one applied change."""
+    return ArticleChange(
+        kind=kind,
+        uid=event.uid,
+        newsroom=event.newsroom,
+        external_id=event.external_id,
+        revision=event.revision,
+        version=event.version,
+        path=doc.get("path"),
+        title=doc.get("title"),
+        section_slug=doc.get("section_slug"),
+    )
 
 
 def _taken_down(

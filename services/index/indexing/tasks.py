@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from services.index.edge.purger import change_purge
 from services.index.edge.tasks import after_change
 from services.index.indexing import indexer
+from services.index.notify.dispatch import after_changes
 from services.index.related.tasks import schedule_related
 from services.index.taskbase import KabarTask, PoisonEventError, TransientIndexError, timed_out
 from shared.events import ArticleEvent
@@ -68,13 +69,16 @@ def apply_events(self: KabarTask, events: list[dict[str, Any]], related: bool = 
         # Cached pages go first: publish's page cache (a notice), then the edge (now, and once searchable).
         publish_purge(c.redis, self.settings.prefix, [*result.upserted, *result.removed])
         after_change(self, change_purge(upserted=result.documents, removed=result.previous))
+        after_changes(self, result.changes)
     if result.removed:
         # Cutting the story from other articles' lists is related work.
         for uid in result.removed:
             self.app.send_task(TASK_RELATED_FORGET, args=[uid], queue=Queues(self.settings.prefix).related)
     if related:
+        # An embargoed story joins other stories' lists (and gets its own) when it is released.
         for uid in result.upserted:
-            schedule_related(self, uid, refresh=False)
+            if uid not in result.embargoed:
+                schedule_related(self, uid, refresh=False)
     return {
         "upserted": len(result.upserted),
         "removed": len(result.removed),

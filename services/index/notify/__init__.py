@@ -1,0 +1,1 @@
+"""Telling the outside world what readers can now see: webhooks, WebSub and IndexNow."""
