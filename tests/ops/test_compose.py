@@ -90,6 +90,7 @@ def test_kabar_env_matches_settings_classes(compose_config: dict) -> None:
         "publish": set(PublishSettings.model_fields),
         "worker": set(IndexSettings.model_fields),
         "worker-related": set(IndexSettings.model_fields),
+        "worker-notify": set(IndexSettings.model_fields),
         "bootstrap": set(IndexSettings.model_fields),
     }
     for name, known in fields.items():
@@ -103,7 +104,7 @@ def test_elasticsearch_security_is_on_and_services_authenticate(compose_config: 
     es_env = compose_config["services"]["elasticsearch"]["environment"]
     assert es_env["xpack.security.enabled"] == "true"
     assert es_env["action.destructive_requires_name"] == "true"
-    for name in ("publish", "worker", "worker-related", "bootstrap"):
+    for name in ("publish", "worker", "worker-related", "worker-notify", "bootstrap"):
         env = compose_config["services"][name]["environment"]
         assert env["KABAR_ES_USERNAME"] and env["KABAR_ES_PASSWORD"]
     # Ingest never talks to Elasticsearch, so it has no credentials for it.
@@ -190,7 +191,7 @@ def test_no_service_uses_the_elasticsearch_superuser(secret_config: dict) -> Non
             leaked = [k for k, v in env.items() if SECRETS["ELASTIC_PASSWORD"] in str(v)]
             assert not leaked, f"{name} gets the elastic password in {leaked}"
     assert services["publish"]["environment"]["KABAR_ES_USERNAME"] == "kabar_publish"
-    for name in ("worker", "worker-related", "bootstrap"):
+    for name in ("worker", "worker-related", "worker-notify", "bootstrap"):
         assert services[name]["environment"]["KABAR_ES_USERNAME"] == "kabar_worker"
 
 
@@ -242,7 +243,7 @@ def test_every_redis_client_authenticates_as_its_own_user(secret_config: dict) -
     assert users == {
         "ingest": {"ingest"},
         "publish": {"publish"},
-        "worker": {"worker", "worker-related", "bootstrap"},
+        "worker": {"worker", "worker-related", "worker-notify", "bootstrap"},
     }
     # The passwords Redis checks are the ones the clients use.
     redis_env = services["redis"]["environment"]
