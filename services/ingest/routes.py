@@ -10,13 +10,22 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from services.ingest import service
-from services.ingest.deps import AuthenticatedRoute, NewsroomDep, SettingsDep, StoreDep, Write, WriteDep
+from services.ingest.deps import (
+    AuthenticatedRoute,
+    NewsroomDep,
+    RedisDep,
+    SettingsDep,
+    StoreDep,
+    Write,
+    WriteDep,
+)
 from services.ingest.idempotency import Outcome, run_idempotent
 from services.ingest.ninjs import NinjsIn
 from services.ingest.ratelimit import take_articles
 from services.ingest.schemas import (
     EXAMPLE_ARTICLE,
     AcceptedArticle,
+    ArticleHistoryOut,
     ArticlePut,
     ArticleStateOut,
     BulkResult,
@@ -218,6 +227,21 @@ def delete_article(external_id: str, write: WriteDep) -> JSONResponse:
         write,
         lambda: service.remove_article(**_clients(write), external_id=external_id, op=Operation.DELETE),
         _accepted_status,
+    )
+
+
+# Before GET /articles/{external_id:path}, which would otherwise take ".../history" as part of the id.
+@router.get(
+    "/articles/{external_id:path}/history",
+    response_model=ArticleHistoryOut,
+    responses={k: WRITE_RESPONSES[k] for k in (401, 404, 429)},
+)
+def article_history(
+    external_id: str, newsroom: NewsroomDep, store: StoreDep, redis: RedisDep, settings: SettingsDep
+) -> ArticleHistoryOut:
+    """Every revision a worker applied to one of this newsroom's articles, newest first, with what it changed."""
+    return service.article_history(
+        redis=redis, store=store, prefix=settings.prefix, newsroom=newsroom.id, external_id=external_id
     )
 
 

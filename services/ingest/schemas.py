@@ -100,7 +100,10 @@ class ArticleStateOut(BaseModel):
     title: str | None = None
     accepted_at: datetime | None = None
     indexed_at: datetime | None = None
-    url: str | None = Field(default=None, description="The public URL, once the article is indexed.")
+    embargo_until: datetime | None = Field(
+        default=None, description="Hidden from readers until then; status is `scheduled` until it lifts."
+    )
+    url: str | None = Field(default=None, description="The public URL, once readers can see the article.")
 
 
 class NinjsAccepted(BaseModel):
@@ -115,3 +118,39 @@ class NinjsAccepted(BaseModel):
     status: str
     url: str | None = None
     ignored: list[str] = Field(default_factory=list)
+
+
+class HistoryCorrection(BaseModel):
+    """A correction or update note as a revision added it."""
+
+    kind: Literal["correction", "clarification"]
+    text: str
+    at: datetime | None = None
+
+
+class HistoryEntry(BaseModel):
+    """One revision a worker applied to the article, and what it changed."""
+
+    revision: int
+    version: int
+    op: Literal["upsert", "withdraw", "delete"]
+    accepted_at: datetime | None = Field(default=None, description="When ingest accepted this revision.")
+    applied_at: datetime = Field(description="When a worker applied it to the index.")
+    request_id: str | None = Field(default=None, description="The X-Request-ID of the write that sent it.")
+    changed: list[str] = Field(
+        description="Fields that differ from the revision applied before it (title, dek, body_text, section,"
+        " tags, authors, images, canonical_url, published_at, embargo_until, corrections, status);"
+        ' ["created"] for the article\'s first revision.'
+    )
+    corrections_added: list[HistoryCorrection] = Field(
+        default_factory=list, description="Correction and update notes this revision added."
+    )
+
+
+class ArticleHistoryOut(BaseModel):
+    """An article's applied revisions, newest first (the newest 100 are kept, also after a deletion)."""
+
+    uid: str
+    external_id: str
+    newsroom: str
+    entries: list[HistoryEntry]

@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from redis import Redis
 
 from services.ingest import ninjs
 from services.ingest.config import IngestSettings
@@ -17,6 +18,7 @@ from services.ingest.ninjs import NinjsIn
 from services.ingest.publisher import EventPublisher
 from services.ingest.schemas import (
     AcceptedArticle,
+    ArticleHistoryOut,
     ArticlePut,
     ArticleStateOut,
     BulkItemResult,
@@ -36,6 +38,7 @@ from shared.errors import (
     problem_type,
 )
 from shared.events import ArticleEvent, Operation
+from shared.history import read_history
 from shared.models import MAX_VERSION, ArticleIn, ArticleStatus, article_uid
 from shared.state import ArticleState, StateStore
 
@@ -128,6 +131,8 @@ def _upsert_fields(event: ArticleEvent) -> dict[str, Any]:
         "title": article.title,
         "accepted_at": event.accepted_at.isoformat(),
         "path": article.path,
+        # Kept with the revision so the state API says `scheduled` until it lifts ("": none, clears an old one).
+        "embargo_until": article.embargo_until.isoformat() if article.embargo_until else "",
     }
 
 
@@ -378,6 +383,7 @@ def remove_article(
         "version": event.version,
         "accepted_at": event.accepted_at.isoformat(),
         ("withdrawn_at" if op == Operation.WITHDRAW else "deleted_at"): now,
+        "embargo_until": "",  # a takedown cancels any embargo release
     }
     publisher.publish([event])
     store.commit(uid, revision, **fields)
@@ -396,6 +402,19 @@ def get_article(*, store: StateStore, settings: IngestSettings, newsroom: str, e
         fields.pop("error", None)
     url = public_url(site_url=settings.site_url, path=path) if state.status == ArticleStatus.PUBLISHED else None
     return ArticleStateOut.model_validate({**fields, "url": url})
+
+
+def article_history(
+    *, redis: Redis, store: StateStore, prefix: str, newsroom: str, external_id: str
+) -> ArticleHistoryOut:
+    """One of this newsroom's articles' applied revisions, newest first; another newsroom's id is not found."""
+    uid = article_uid(newsroom, external_id)
+    state = store.get(uid)
+    entries = read_history(redis=redis, prefix=prefix, uid=uid)
+    # A deleted article keeps its tombstone state and its history (the audit), so it is still found here.
+    if (state.exists and state.fields.get("newsroom") != newsroom) or not (state.exists or entries):
+        raise NotFound(f"No article {external_id!r} for this newsroom.")
+    return ArticleHistoryOut(uid=uid, external_id=external_id, newsroom=newsroom, entries=entries)
 
 
 def accept_ninjs(

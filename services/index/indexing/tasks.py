@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from services.index.edge.purger import change_purge
 from services.index.edge.tasks import after_change
-from services.index.indexing import indexer
+from services.index.indexing import history, indexer
 from services.index.notify.dispatch import after_changes
 from services.index.related.tasks import schedule_related
 from services.index.taskbase import KabarTask, PoisonEventError, TransientIndexError, timed_out
@@ -65,6 +65,10 @@ def apply_events(self: KabarTask, events: list[dict[str, Any]], related: bool = 
             raise PoisonEventError(next(iter(result.failed.values())))
         # The rest of the batch is applied; each refused event goes on alone to its own dead letter.
         _isolate(self, [e for e in events if e.get("uid") in result.failed], related=related)
+    # The newsroom's revision history: each revision Elasticsearch now holds, recorded once.
+    history.record_applied(
+        redis=c.redis, es=c.es, names=c.names, prefix=self.settings.prefix, events=parsed, result=result
+    )
     if result.upserted or result.removed:
         # Cached pages go first: publish's page cache (a notice), then the edge (now, and once searchable).
         publish_purge(c.redis, self.settings.prefix, [*result.upserted, *result.removed])
