@@ -8,6 +8,7 @@ from email.utils import format_datetime
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from services.publish.corrections import latest_note, modified_at, note_line, note_locale
 from services.publish.formatting import parse_dt
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -44,11 +45,17 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
 
 
 def _when(item: dict[str, Any]) -> datetime:
-    return parse_dt(item.get("updated_at") or item.get("published_at")) or datetime.now(UTC)
+    # A correction or update note is a change to the story: its time counts like updated_at's.
+    return parse_dt(modified_at(item) or item.get("published_at")) or datetime.now(UTC)
 
 
-def _summary(item: dict[str, Any]) -> str:
-    return item.get("dek") or (item.get("body_text") or "")[:300]
+def _summary(item: dict[str, Any], locale: str = "id") -> str:
+    """The dek (or the body's start), led by the latest note when the story was corrected or updated."""
+    summary = item.get("dek") or (item.get("body_text") or "")[:300]
+    note = latest_note(item, locale=note_locale(item, locale))
+    if not note:
+        return summary
+    return f"{note_line(note)} — {summary}" if summary else note_line(note)
 
 
 def rss(*, items: list[dict[str, Any]], title: str, link: str, self_url: str, base_url: str, language: str) -> bytes:
@@ -68,10 +75,13 @@ def rss(*, items: list[dict[str, Any]], title: str, link: str, self_url: str, ba
         _sub(entry, "title", item.get("title") or "")
         _sub(entry, "link", url)
         _sub(entry, "guid", url, isPermaLink="true")
-        _sub(entry, "description", _summary(item))
+        _sub(entry, "description", _summary(item, language))
         published = parse_dt(item.get("published_at"))
         if published:
             _sub(entry, "pubDate", format_datetime(published))
+        if modified_at(item):
+            # RSS has no updated date of its own; Atom's element (its namespace is declared) says it exactly.
+            _sub(entry, "atom:updated", _when(item).isoformat())
         if item.get("section"):
             _sub(entry, "category", item["section"])
         for author in item.get("authors") or []:

@@ -29,6 +29,17 @@ def long_datetime(value: str | datetime | None, *, locale: str = "id", tz: str =
     return f"{day} · {clock} {_ZONE_ABBR.get(tz, local.tzname() or '')}".strip()
 
 
+def note_datetime(value: str | datetime | None, *, locale: str = "id", tz: str = LOCAL_TZ) -> str:
+    """'26 November 2026 14.05 WIB': a correction note's time, without the weekday the byline carries."""
+    dt = parse_dt(value)
+    if dt is None:
+        return ""
+    local = dt.astimezone(ZoneInfo(tz))
+    clock = "HH.mm" if locale.startswith("id") else "HH:mm"
+    when = format_datetime(local, f"d MMMM y {clock}", locale=locale)
+    return f"{when} {_ZONE_ABBR.get(tz, local.tzname() or '')}".strip()
+
+
 def short_date(value: str | datetime | None, *, locale: str = "id", tz: str = LOCAL_TZ) -> str:
     dt = parse_dt(value)
     if dt is None:

@@ -16,7 +16,7 @@ from shared.models import LOCAL_TZ
 log = structlog.get_logger()
 
 NEWEST = [{"published_at": "desc"}, {"uid": "asc"}]
-FEED_SOURCE = [*LIST_SOURCE, "updated_at", "indexed_at", "body_text", "images"]
+FEED_SOURCE = [*LIST_SOURCE, "updated_at", "indexed_at", "body_text", "images", "corrections", "language"]
 # A stored list holds k computed links and the editors' picks: far fewer than this.
 RELATED_MAX = 50
 

@@ -45,6 +45,12 @@ class SearchResponse(BaseModel):
     did_you_mean: str | None = None
 
 
+class CorrectionNote(BaseModel):
+    kind: str = Field(description="correction (something was wrong) or clarification (an update).")
+    text: str
+    at: str | None = None
+
+
 class Article(ArticleSummary):
     url: str
     body_html: str = Field(description="Sanitised at ingest.")
@@ -54,6 +60,9 @@ class Article(ArticleSummary):
     language: str | None = None
     canonical_url: str | None = None
     images: list[dict[str, Any]] = Field(default_factory=list)
+    corrections: list[CorrectionNote] = Field(
+        default_factory=list, description="Correction and update notes, as the newsroom sent them."
+    )
 
 
 class RelatedItem(BaseModel):

@@ -7,6 +7,7 @@ import re
 from typing import Any
 from urllib.parse import urlencode
 
+from services.publish.corrections import modified_at, note_locale, notes
 from services.publish.formatting import long_datetime, short_date
 from shared.text import sanitize_html, strip_tags
 
@@ -30,6 +31,7 @@ def article_context(
     canonical = base_url + article["path"]
     description = article.get("dek") or _first_text(paragraphs)
     image = _first_image(article)
+    modified = modified_at(article)
     return {
         "article": article,
         "paragraphs": paragraphs,
@@ -37,7 +39,10 @@ def article_context(
         "inline_after": min(INLINE_AFTER_PARAGRAPH, max(len(paragraphs) - 1, 1)),
         "related": related[1:] if inline else related,
         "published_label": long_datetime(article.get("published_at"), locale=locale),
-        "updated_label": long_datetime(article.get("updated_at"), locale=locale) if article.get("updated_at") else "",
+        # The latest of updated_at and the newest note's time: a correction is an update readers should see.
+        "modified_at": modified,
+        "updated_label": long_datetime(modified, locale=locale) if modified else "",
+        "notes": notes(article, locale=note_locale(article, locale)),
         "canonical": canonical,
         "description": description,
         "image": image,
@@ -56,7 +61,7 @@ def json_ld(
         "mainEntityOfPage": {"@type": "WebPage", "@id": canonical},
         "headline": (article.get("title") or "")[:110],
         "datePublished": article.get("published_at"),
-        "dateModified": article.get("updated_at") or article.get("published_at"),
+        "dateModified": modified_at(article) or article.get("published_at"),
         "author": [{"@type": "Person", "name": a} for a in article.get("authors") or []]
         or [{"@type": "Organization", "name": article.get("byline") or article.get("source") or site_name}],
         "articleSection": article.get("section"),
@@ -67,6 +72,14 @@ def json_ld(
         data["image"] = [image["url"]]
     if article.get("dek"):
         data["description"] = article["dek"]
+    # schema.org's own way to say a story was corrected; clarifications are comments on the story too.
+    corrections = [
+        {"@type": "CorrectionComment", "text": note["text"], "datePublished": note.get("at")}
+        for note in article.get("corrections") or []
+        if note.get("text")
+    ]
+    if corrections:
+        data["correction"] = corrections
     text = json.dumps({k: v for k, v in data.items() if v is not None}, ensure_ascii=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
