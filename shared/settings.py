@@ -22,3 +22,9 @@ class KabarSettings(BaseSettings):
     site_url: str = "http://127.0.0.1:8002"
     log_level: str = "INFO"
     log_json: bool = True
+    # IndexNow (indexnow.org): the key publish serves at /{key}.txt and the workers send with every ping of
+    # changed URLs. Empty: IndexNow is off (no key file, no pings).
+    indexnow_key: str = Field(default="", pattern=r"^([A-Za-z0-9-]{8,128})?$")
+    # WebSub callbacks on loopback or private addresses are refused (a hub that calls any URL it is given is
+    # an SSRF hole into the network it runs in); on for tests, or when subscribers live on the same network.
+    websub_allow_private_callbacks: bool = False

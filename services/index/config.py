@@ -39,6 +39,16 @@ class IndexSettings(KabarSettings):
     edge_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # One purge request's time limit; a slower edge is retried by the purge task, never waited on longer.
     edge_timeout_seconds: float = Field(default=2.0, gt=0)
+    # Where the notify workers read feeds for WebSub distribution: publish itself, not the edge (a copy there
+    # may predate the change). Empty: site_url.
+    publish_internal_url: str = ""
+    # One call to a WebSub subscriber (verification or content); a slower one is retried, never waited on.
+    websub_timeout_seconds: float = Field(default=10.0, gt=0)
+    # IndexNow pings go here (KABAR_INDEXNOW_KEY turns them on). Changed URLs are collected this long
+    # (whole seconds, RabbitMQ's delay) and sent in one request of at most 10,000.
+    indexnow_endpoint: str = "https://api.indexnow.org/indexnow"
+    indexnow_batch_seconds: int = Field(default=1, ge=0)
+    indexnow_timeout_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("edge_urls", mode="before")
     @classmethod

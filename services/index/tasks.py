@@ -13,14 +13,18 @@ import httpx
 from services.index.edge import tasks as edge
 from services.index.edge.purger import EdgePurgeError
 from services.index.indexing import tasks as indexing
+from services.index.notify import indexnow, websub
 from services.index.related import tasks as related
 from services.index.taskbase import TRANSIENT, KabarTask
 from shared.messaging import (
     TASK_EDGE_PURGE,
     TASK_INDEX_EVENTS,
+    TASK_INDEXNOW_PING,
     TASK_RELATED_COMPUTE,
     TASK_RELATED_FORGET,
     TASK_RELATED_REFRESH,
+    TASK_WEBSUB_DISTRIBUTE,
+    TASK_WEBSUB_VERIFY,
 )
 
 if TYPE_CHECKING:
@@ -32,10 +36,17 @@ TASKS = {
     TASK_RELATED_COMPUTE: related.compute,
     TASK_RELATED_REFRESH: related.refresh,
     TASK_EDGE_PURGE: edge.purge,
+    TASK_WEBSUB_VERIFY: websub.verify,
+    TASK_WEBSUB_DISTRIBUTE: websub.distribute,
+    TASK_INDEXNOW_PING: indexnow.ping,
 }
 # An edge that is down or refuses a purge is an outage like any other: retried with backoff, and after
 # max_retries the message is dead-lettered (`kabar dead-letters replay` sends it again), never dropped.
-RETRIED = {TASK_EDGE_PURGE: (*TRANSIENT, httpx.HTTPError, EdgePurgeError)}
+RETRIED: dict[str, tuple[type[Exception], ...]] = {TASK_EDGE_PURGE: (*TRANSIENT, httpx.HTTPError, EdgePurgeError)}
+# A WebSub subscriber or publish not answering, or IndexNow asking us back (429/5xx): the same backoff.
+RETRIED[TASK_WEBSUB_VERIFY] = (*TRANSIENT, httpx.TransportError)
+RETRIED[TASK_WEBSUB_DISTRIBUTE] = (*TRANSIENT, httpx.HTTPError)
+RETRIED[TASK_INDEXNOW_PING] = (*TRANSIENT, httpx.TransportError, indexnow.IndexNowRetry)
 
 
 def register(app: KabarCelery) -> None:

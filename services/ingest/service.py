@@ -23,6 +23,7 @@ from services.ingest.schemas import (
     ArticleStateOut,
     BulkItemResult,
     BulkResult,
+    HistoryEntry,
     ItemProblem,
     NinjsAccepted,
 )
@@ -414,7 +415,9 @@ def article_history(
     # A deleted article keeps its tombstone state and its history (the audit), so it is still found here.
     if (state.exists and state.fields.get("newsroom") != newsroom) or not (state.exists or entries):
         raise NotFound(f"No article {external_id!r} for this newsroom.")
-    return ArticleHistoryOut(uid=uid, external_id=external_id, newsroom=newsroom, entries=entries)
+    return ArticleHistoryOut(
+        uid=uid, external_id=external_id, newsroom=newsroom, entries=[HistoryEntry.model_validate(e) for e in entries]
+    )
 
 
 def accept_ninjs(

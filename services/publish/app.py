@@ -30,7 +30,7 @@ from starlette.types import ASGIApp
 from services.publish.config import PublishSettings
 from services.publish.microcache import MicroCache
 from services.publish.rendering import create_environment, render_page
-from services.publish.routes import api, feeds, pages
+from services.publish.routes import api, feeds, indexnow, pages, websub
 from services.publish.security import CSP, OPERATOR_CSP, SecurityHeadersMiddleware
 from services.publish.surrogate import SurrogateMiddleware
 from shared.errors import (
@@ -44,6 +44,7 @@ from shared.errors import (
 from shared.es import IndexNames, create_async_client
 from shared.logging import configure_logging
 from shared.observability import RequestContextMiddleware, install_observability
+from shared.producer import TaskProducer
 from shared.purge import PurgeNotice, follow_purges
 
 HERE = Path(__file__).parent
@@ -93,9 +94,16 @@ def create_app(settings: PublishSettings | None = None) -> FastAPI:
             follow_purges(redis=redis, prefix=settings.prefix, on_purge=evict, on_subscribed=page_cache.clear),
             name="purge-listener",
         )
+        # WebSub verification requests go to the notify workers. Declared in the background: readers never
+        # wait on the broker, and a hub request while it is down answers 503.
+        producer = TaskProducer(
+            name="kabar-publish", broker_url=settings.broker_url, prefix=settings.prefix, confirm_timeout=5.0
+        )
+        declaring = asyncio.create_task(asyncio.to_thread(_declare, producer), name="declare-queues")
         state = {
             "settings": settings,
             "es": es,
+            "producer": producer,
             "names": IndexNames(settings.prefix),
             "jinja": create_environment(),
             "page_cache": page_cache,
@@ -107,6 +115,9 @@ def create_app(settings: PublishSettings | None = None) -> FastAPI:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
+            with contextlib.suppress(Exception):
+                await declaring
+            producer.close()
             await redis.aclose()
             await es.close()
 
@@ -136,8 +147,18 @@ def create_app(settings: PublishSettings | None = None) -> FastAPI:
     app.include_router(api.router)
     # Feeds and sitemaps before pages: "/rss.xml" would otherwise match the section route.
     app.include_router(feeds.router)
+    # The hub and the IndexNow key file before pages too: "/{key}.txt" would match the section route.
+    app.include_router(websub.router)
+    app.include_router(indexnow.router)
     app.include_router(pages.router)
     return app
+
+
+def _declare(producer: TaskProducer) -> None:
+    try:
+        producer.declare()
+    except Exception as exc:  # the broker may come up later; the workers' bootstrap declares the queues too
+        log.warning("publish.broker_unavailable_at_start", error=repr(exc)[:200])
 
 
 def create_operator_app(public: FastAPI, *, state: dict[str, Any]) -> FastAPI:

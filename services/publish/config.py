@@ -48,3 +48,8 @@ class PublishSettings(KabarSettings):
     # them off. /healthz (liveness, no details) stays on the reader port for load balancers.
     publish_operator_host: str = "127.0.0.1"
     publish_operator_port: int = Field(default=9102, ge=0, le=65535)
+    # WebSub leases (POST /websub): the lease given when a subscriber asks for none, and the bounds any
+    # requested lease is brought within. A subscription past its lease gets no content until renewed.
+    websub_lease_seconds: int = Field(default=10 * 86_400, ge=1)
+    websub_min_lease_seconds: int = Field(default=3_600, ge=1)
+    websub_max_lease_seconds: int = Field(default=30 * 86_400, ge=1)

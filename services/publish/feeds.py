@@ -58,8 +58,17 @@ def _summary(item: dict[str, Any], locale: str = "id") -> str:
     return f"{note_line(note)} — {summary}" if summary else note_line(note)
 
 
-def rss(*, items: list[dict[str, Any]], title: str, link: str, self_url: str, base_url: str, language: str) -> bytes:
-    """An RSS 2.0 channel (with atom:link rel=self, as validators expect)."""
+def rss(
+    *,
+    items: list[dict[str, Any]],
+    title: str,
+    link: str,
+    self_url: str,
+    base_url: str,
+    language: str,
+    hub_url: str | None = None,
+) -> bytes:
+    """An RSS 2.0 channel (with atom:link rel=self, as validators expect, and rel=hub for WebSub)."""
     root = ET.Element("rss", {"version": "2.0", "xmlns:atom": ATOM_NS, "xmlns:dc": DC_NS})
     channel = _sub(root, "channel")
     _sub(channel, "title", title)
@@ -67,6 +76,8 @@ def rss(*, items: list[dict[str, Any]], title: str, link: str, self_url: str, ba
     _sub(channel, "description", title)
     _sub(channel, "language", language)
     _sub(channel, "atom:link", href=self_url, rel="self", type="application/rss+xml")
+    if hub_url:
+        _sub(channel, "atom:link", href=hub_url, rel="hub")
     if items:
         _sub(channel, "lastBuildDate", format_datetime(max(_when(i) for i in items)))
     for item in items:
@@ -89,13 +100,23 @@ def rss(*, items: list[dict[str, Any]], title: str, link: str, self_url: str, ba
     return _xml(root)
 
 
-def atom(*, items: list[dict[str, Any]], title: str, link: str, self_url: str, base_url: str) -> bytes:
-    """An Atom 1.0 feed; every entry has the id, title, updated and link Atom requires."""
+def atom(
+    *,
+    items: list[dict[str, Any]],
+    title: str,
+    link: str,
+    self_url: str,
+    base_url: str,
+    hub_url: str | None = None,
+) -> bytes:
+    """An Atom 1.0 feed; every entry has the id, title, updated and link Atom requires (rel=hub: WebSub)."""
     root = ET.Element("feed", {"xmlns": ATOM_NS})
     _sub(root, "title", title)
     _sub(root, "id", self_url)
     _sub(root, "link", href=link)
     _sub(root, "link", href=self_url, rel="self")
+    if hub_url:
+        _sub(root, "link", href=hub_url, rel="hub")
     updated = max((_when(i) for i in items), default=datetime.now(UTC))
     _sub(root, "updated", updated.isoformat())
     author = _sub(root, "author")

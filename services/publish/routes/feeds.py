@@ -13,6 +13,7 @@ from services.publish.deps import EsDep, NamesDep, SettingsDep
 from services.publish.surrogate import edge_cacheable
 from shared.errors import NotFound
 from shared.purge import FEEDS, SITEMAPS, section_key
+from shared.websub import hub_url, link_header
 
 router = APIRouter(include_in_schema=False)
 RSS = "application/rss+xml; charset=utf-8"
@@ -40,20 +41,30 @@ async def _feed(
         title = f"{settings.site_name} · {name}"
     items = await repository.feed_items(es=es, names=names, section_slug=section)
     link = f"{base}/{section}" if section else f"{base}/"
+    # The self URL is the WebSub topic: canonical under site_url, whatever host the reader came through.
     self_url = base + request.url.path
+    hub = hub_url(settings.site_url)
     if kind == "rss":
         body = feeds.rss(
-            items=items, title=title, link=link, self_url=self_url, base_url=base, language=settings.default_locale
+            items=items,
+            title=title,
+            link=link,
+            self_url=self_url,
+            base_url=base,
+            language=settings.default_locale,
+            hub_url=hub,
         )
     else:
-        body = feeds.atom(items=items, title=title, link=link, self_url=self_url, base_url=base)
-    return cached_response(
+        body = feeds.atom(items=items, title=title, link=link, self_url=self_url, base_url=base, hub_url=hub)
+    response = cached_response(
         request,
         body=body,
         media_type=RSS if kind == "rss" else ATOM,
         max_age=settings.feed_max_age,
         last_modified=service.last_modified(*items[:1]),
     )
+    response.headers["Link"] = link_header(settings.site_url, self_url)  # WebSub discovery (W3C WebSub 4)
+    return response
 
 
 @router.get("/rss.xml")
