@@ -116,9 +116,12 @@ def create_celery(settings: IndexSettings | None = None) -> KabarCelery:
 
     from services.index import tasks
     from services.index.dead_notices import DeadLetterNotices
+    from services.index.embargo.poller import EmbargoReleases
 
     tasks.register(app)
     app.steps["consumer"].add(DeadLetterNotices)
+    # Index-queue workers poll the embargo schedule and send the releases that are due.
+    app.steps["worker"].add(EmbargoReleases)
     metrics.install(settings, settings.worker_metrics_port, addr=settings.worker_metrics_addr)
 
     @worker_process_init.connect(weak=False)

@@ -39,6 +39,13 @@ class IndexSettings(KabarSettings):
     edge_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # One purge request's time limit; a slower edge is retried by the purge task, never waited on longer.
     edge_timeout_seconds: float = Field(default=2.0, gt=0)
+    # Embargo releases (services/index/embargo): every worker consuming the index queue looks this often
+    # for embargoes that lifted and sends their release tasks (0: this worker never polls).
+    embargo_poll_seconds: float = Field(default=0.5, ge=0)
+    # A poller claims due releases for this long: if it dies before sending them, they fire after this.
+    embargo_claim_seconds: float = Field(default=10.0, gt=0)
+    # Releases sent per poll at most (more due: the next poll follows at once).
+    embargo_batch: int = Field(default=200, ge=1)
     # Where the notify workers read feeds for WebSub distribution: publish itself, not the edge (a copy there
     # may predate the change). Empty: site_url.
     publish_internal_url: str = ""

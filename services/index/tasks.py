@@ -12,12 +12,14 @@ import httpx
 
 from services.index.edge import tasks as edge
 from services.index.edge.purger import EdgePurgeError
+from services.index.embargo import tasks as embargo
 from services.index.indexing import tasks as indexing
 from services.index.notify import indexnow, websub
 from services.index.related import tasks as related
 from services.index.taskbase import TRANSIENT, KabarTask
 from shared.messaging import (
     TASK_EDGE_PURGE,
+    TASK_EMBARGO_RELEASE,
     TASK_INDEX_EVENTS,
     TASK_INDEXNOW_PING,
     TASK_RELATED_COMPUTE,
@@ -39,6 +41,7 @@ TASKS = {
     TASK_WEBSUB_VERIFY: websub.verify,
     TASK_WEBSUB_DISTRIBUTE: websub.distribute,
     TASK_INDEXNOW_PING: indexnow.ping,
+    TASK_EMBARGO_RELEASE: embargo.release,
 }
 # An edge that is down or refuses a purge is an outage like any other: retried with backoff, and after
 # max_retries the message is dead-lettered (`kabar dead-letters replay` sends it again), never dropped.

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from services.index.edge.purger import change_purge
 from services.index.edge.tasks import after_change
+from services.index.embargo.schedule import EmbargoSchedule, releases_for
 from services.index.indexing import history, indexer
 from services.index.notify.dispatch import after_changes
 from services.index.related.tasks import schedule_related
@@ -74,6 +75,11 @@ def apply_events(self: KabarTask, events: list[dict[str, Any]], related: bool = 
         publish_purge(c.redis, self.settings.prefix, [*result.upserted, *result.removed])
         after_change(self, change_purge(upserted=result.documents, removed=result.previous))
         after_changes(self, result.changes)
+    # Embargoed upserts wait in the release schedule; a visible upsert or a takedown cancels a pending release.
+    scheduled, cancelled = releases_for(
+        parsed, embargoed=result.embargoed, stale=result.stale, upserted=result.upserted, removed=result.removed
+    )
+    EmbargoSchedule(c.redis, self.settings.prefix).sync(scheduled=scheduled, cancelled=cancelled)
     if result.removed:
         # Cutting the story from other articles' lists is related work.
         for uid in result.removed:
