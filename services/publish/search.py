@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from elasticsearch import AsyncElasticsearch
 
-from shared.es import ONLY_PUBLISHED, PUBLISHED, IndexNames
+from shared.es import ONLY_PUBLISHED, IndexNames, is_visible
 from shared.models import LOCAL_TZ
 
 # Elasticsearch's default max_result_window: deeper pages would error, so they are refused earlier.
@@ -312,13 +312,14 @@ async def suggest(*, es: AsyncElasticsearch, names: IndexNames, prefix: str, siz
         suggest={
             "titles": {"prefix": text, "completion": {"field": "title_suggest", "size": size, "skip_duplicates": True}}
         },
-        source_includes=["title", "path", "uid", "status"],
+        source_includes=["title", "path", "uid", "status", "embargo_until"],
         size=0,
     )
     out = []
     for option in resp["suggest"]["titles"][0]["options"]:
         src = option.get("_source", {})
-        if src.get("status", PUBLISHED) == PUBLISHED:
+        # The completion suggester takes no query filter: withdrawn and embargoed titles are dropped here.
+        if is_visible(src):
             out.append(
                 {"title": src.get("title", option["text"]), "path": src.get("path", ""), "uid": src.get("uid", "")}
             )

@@ -11,7 +11,7 @@ from elasticsearch import AsyncElasticsearch
 from services.publish import repository
 from services.publish.formatting import parse_dt
 from shared.errors import Gone, NotFound
-from shared.es import PUBLISHED, IndexNames
+from shared.es import PUBLISHED, IndexNames, is_visible
 
 UID = re.compile(r"^[0-9a-f]{16}$")
 UID_TAIL = re.compile(r"-([0-9a-f]{16})$")
@@ -19,11 +19,14 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 
 def _readable(article: dict[str, Any] | None) -> dict[str, Any]:
-    """The article if readers may see it; 404 if unknown, 410 if withdrawn or deleted."""
+    """The article if readers may see it; 404 if unknown or under embargo, 410 if withdrawn or deleted."""
     if article is None:
         raise NotFound("No such article.")
     if article.get("status") != PUBLISHED:
         raise Gone("This article was withdrawn or deleted.")
+    if not is_visible(article):
+        # Exactly the answer for an unknown article: an embargo reveals neither the story nor its time.
+        raise NotFound("No such article.")
     return article
 
 

@@ -23,6 +23,10 @@ EDGE_STATUSES = frozenset({200, 301, 404, 410})
 # Error pages are kept briefly whatever edge_max_age says: a flood of random URLs must not reach publish
 # each time, and a 404 must not outlive a new section or tag by much even if its purge were lost.
 ERROR_MAX_AGE = 30
+# A 404 for an article URL may be a story under embargo, which must show the moment the embargo lifts even
+# if no purge comes then (workers down): such a 404 is kept a second at most, at the edge and in browsers,
+# with no stale copy. Unknown articles get the very same answer, so the headers reveal no embargo.
+ARTICLE_MISS_MAX_AGE = 1
 # A key is one xkey token: printable ASCII, no space or comma (which separate keys). Keys built from a
 # URL a reader typed (an unknown uid or section) may be anything; such a key names nothing that exists,
 # so it is dropped rather than sent (a header must be Latin-1, and a bad key must never be a 500).
@@ -36,10 +40,13 @@ def mark(request: Request, *keys: str) -> None:
     request.state.surrogate_keys = marked
 
 
-def edge_cacheable(request: Request, *keys: str) -> None:
+def edge_cacheable(request: Request, *keys: str, article: bool = False) -> None:
     """Let the edge keep this request's response for the configured lifetime (see surrogate_control), under
-    these surrogate keys (more may be marked once the page knows what it shows)."""
+    these surrogate keys (more may be marked once the page knows what it shows). `article`: a response
+    about one article by its uid, whose 404 lives ARTICLE_MISS_MAX_AGE at most."""
     request.state.edge_cacheable = True
+    if article:
+        request.state.article_miss_brief = True
     mark(request, *keys)
 
 
@@ -65,6 +72,10 @@ class SurrogateMiddleware(ResponseStartMiddleware):
         status = message["status"]
         settings: PublishSettings | None = state.get("settings")
         cacheable = state.get("edge_cacheable") or scope["path"].startswith("/static/")
+        if status == 404 and state.get("article_miss_brief"):
+            # Possibly an embargoed story: gone from every cache within a second of its release.
+            headers["surrogate-control"] = f"max-age={ARTICLE_MISS_MAX_AGE}, stale-while-revalidate=0, stale-if-error=0"
+            headers["cache-control"] = f"public, max-age={ARTICLE_MISS_MAX_AGE}"
         if "surrogate-control" not in headers:
             if settings is not None and cacheable and status in EDGE_STATUSES:
                 headers["surrogate-control"] = surrogate_control(settings, status)

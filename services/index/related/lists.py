@@ -17,12 +17,14 @@ from redis import Redis
 
 from services.index.related import features
 from services.index.related.ranker import FALLBACK, Ranker
-from shared.es import ONLY_PUBLISHED, PUBLISHED, IndexNames
+from shared.es import ONLY_PUBLISHED, IndexNames, is_visible
 from shared.text import cut_inline_link, normalise_title
 
 log = structlog.get_logger()
 
 _FIELDS = ["uid", "title", "path", "published_at", "section", "status", "newsroom", "tags"]
+# What shared.es.is_visible reads of a document (published, and past any embargo).
+_VISIBILITY = ["status", "embargo_until"]
 
 # Two-stage ranking (measured in bench/related_eval.py).
 CANDIDATES = 50  # first-stage candidates by wording
@@ -268,8 +270,8 @@ def compute_related(
     cache_profile(redis, names, settled.profile)
     # A withdrawal can land while this list was being computed; the withdrawing task deletes the list
     # after its own write, so re-reading the status now closes the window from this side.
-    current = es.options(ignore_status=404).get(index=names.articles, id=uid, source_includes=["status"])
-    if not current.get("found") or current["_source"].get("status") != PUBLISHED:
+    current = es.options(ignore_status=404).get(index=names.articles, id=uid, source_includes=_VISIBILITY)
+    if not current.get("found") or not is_visible(current["_source"]):
         es.options(ignore_status=404).delete(index=names.related, id=uid)
         return None
     log.info(
@@ -287,7 +289,8 @@ def _settle_current(*, es: Elasticsearch, names: IndexNames, uid: str) -> Settle
     got = es.options(ignore_status=404).get(index=names.articles, id=uid)
     if not got.get("found"):
         return None
-    if got["_source"].get("status") != PUBLISHED:
+    if not is_visible(got["_source"]):
+        # Withdrawn, or under embargo: no list before its release (the release task computes it then).
         es.options(ignore_status=404).delete(index=names.related, id=uid, refresh=False)
         return None
     return settle(es=es, names=names, article=got["_source"], revision=got.get("_version"))
@@ -342,8 +345,8 @@ def waiting_for(*, es: Elasticsearch, names: IndexNames, article: dict[str, Any]
 def _still_published(es: Elasticsearch, names: IndexNames, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not items:
         return items
-    found = es.mget(index=names.articles, ids=[i["uid"] for i in items], source_includes=["status"])["docs"]
-    live = {d["_id"] for d in found if d.get("found") and d["_source"].get("status") == PUBLISHED}
+    found = es.mget(index=names.articles, ids=[i["uid"] for i in items], source_includes=_VISIBILITY)["docs"]
+    live = {d["_id"] for d in found if d.get("found") and is_visible(d["_source"])}
     return [i for i in items if i["uid"] in live]
 
 

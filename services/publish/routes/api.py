@@ -39,7 +39,7 @@ async def suggest_titles(
 @router.get("/articles/{uid}", response_model=Article, responses={404: PROBLEMS[404], 410: PROBLEMS[410]})
 async def get_article(uid: str, request: Request, es: EsDep, names: NamesDep, settings: SettingsDep) -> dict[str, Any]:
     """One published article by its uid."""
-    edge_cacheable(request, article_key(uid))
+    edge_cacheable(request, article_key(uid), article=True)
     article = await service.published_article(es=es, names=names, uid=uid)
     return {**article, "url": settings.site_url.rstrip("/") + article["path"]}
 
@@ -49,7 +49,7 @@ async def get_article(uid: str, request: Request, es: EsDep, names: NamesDep, se
 )
 async def get_related(uid: str, request: Request, es: EsDep, names: NamesDep) -> dict[str, Any]:
     """Related articles that are still published: editors' picks first, then computed neighbours."""
-    edge_cacheable(request, article_key(uid))
+    edge_cacheable(request, article_key(uid), article=True)
     items = await service.related(es=es, names=names, uid=uid)
     mark(request, *(shows_key(i["uid"]) for i in items if i.get("uid")))
     return {"uid": uid, "items": items}

@@ -111,7 +111,7 @@ async def article_page(
     slug_uid: str, request: Request, es: EsDep, names: NamesDep, settings: SettingsDep, locale: LocaleDep
 ) -> Response:
     """An article at its readable URL; any other path to the same uid is redirected (301)."""
-    edge_cacheable(request)
+    edge_cacheable(request, article=True)
     uid = service.uid_in(slug_uid)
     if uid:  # before the read: a 404 or 410 for this article is purged with it too
         mark(request, article_key(uid))
