@@ -26,11 +26,14 @@ MAX_VERSION = 2**43 - 1
 
 
 class ArticleStatus(StrEnum):
-    """Where an article is, in one vocabulary end to end: the ingest API and Redis state say all five;
+    """Where an article is, in one vocabulary end to end: the ingest API and Redis state say all six;
     an Elasticsearch document's `status` holds the three a worker applies (published/withdrawn/deleted).
-    Published, withdrawn and deleted are only ever reported once readers see exactly that."""
+    Published, withdrawn and deleted are only ever reported once readers see exactly that: an article
+    indexed under an embargo that has not lifted is `scheduled` (its document says published, but every
+    reader query hides it until embargo_until)."""
 
     ACCEPTED = "accepted"
+    SCHEDULED = "scheduled"
     PUBLISHED = "published"
     FAILED = "failed"
     WITHDRAWN = "withdrawn"

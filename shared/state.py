@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from redis import Redis
@@ -145,13 +146,28 @@ class ArticleState:
         if op is None:
             return None
         if _at_least(self.fields.get("applied_revision"), self.revision):
+            if op == Operation.UPSERT and self.embargoed(datetime.now(UTC)):
+                return ArticleStatus.SCHEDULED
             return _DONE.get(op, ArticleStatus.PUBLISHED)
         if _at_least(self.fields.get("failed_revision"), self.revision):
             return ArticleStatus.FAILED
         return ArticleStatus.ACCEPTED
 
+    @property
+    def embargo_until(self) -> datetime | None:
+        """The embargo the current revision was accepted with (stored by ingest, "" when there is none)."""
+        raw = self.fields.get("embargo_until")
+        return datetime.fromisoformat(raw) if raw else None
+
+    def embargoed(self, now: datetime) -> bool:
+        """Readers cannot see the current revision yet: the same test as shared.es.is_visible, at `now`."""
+        until = self.embargo_until
+        return until is not None and until > now
+
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = dict(self.fields)
+        if not out.get("embargo_until"):
+            out.pop("embargo_until", None)
         for private in ("next_revision", "op", "content_hash", "applied_revision", "failed_revision"):
             out.pop(private, None)
         for key in ("version", "revision"):

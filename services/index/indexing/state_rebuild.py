@@ -11,13 +11,15 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 from elasticsearch import Elasticsearch, helpers
 from redis import Redis
 
-from shared.es import IndexNames
+from services.index.embargo.schedule import EmbargoSchedule
+from shared.es import PUBLISHED, IndexNames
 from shared.events import Operation
 from shared.models import LEGACY_DOC_STATUS
 from shared.state import SEQUENCE_BITS, StateStore
@@ -40,7 +42,11 @@ _SOURCE_FIELDS = [
     "path",
     "accepted_at",
     "indexed_at",
+    "embargo_until",
 ]
+# Releases are re-scheduled for embargoes that lift after this far back: one that lifted while the schedule
+# was lost may have had no release yet (a second one is harmless; readers saw the story on time anyway).
+RESCHEDULE_LOOKBACK = timedelta(days=1)
 
 # For each KEYS[i], ARGV[i] is JSON {"revision": "<decimal>", "next": "<decimal>", "fields": {name: "value"}}.
 # Write the hash unless Redis already holds this revision or a newer one (it was not lost for that
@@ -114,7 +120,7 @@ def state_fields(source: dict[str, Any], *, revision: int) -> dict[str, str] | N
         "newsroom": str(source["newsroom"]),
         "external_id": str(source["external_id"]),
     }
-    for name in ("title", "path", "accepted_at", "indexed_at"):
+    for name in ("title", "path", "accepted_at", "indexed_at", "embargo_until"):
         if source.get(name):
             fields[name] = str(source[name])
     # When the removal reached Elasticsearch is the closest fact it keeps about when it was asked for.
@@ -150,6 +156,9 @@ def rebuild_state(
     started = time.monotonic()
     keys: list[str] = []
     args: list[str] = []
+    # The release schedule lives in the same Redis: whatever lost the state lost it too.
+    releases: dict[str, datetime] = {}
+    since = datetime.now(UTC) - RESCHEDULE_LOOKBACK
 
     def flush() -> None:
         if keys:
@@ -165,6 +174,9 @@ def rebuild_state(
         # _version is what external versioning makes the next write beat; it equals the revision field.
         revision = max(int(hit.get("_version") or 0), int(source.get("revision") or 0))
         fields = state_fields(source, revision=revision)
+        embargo = datetime.fromisoformat(source["embargo_until"]) if source.get("embargo_until") else None
+        if embargo is not None and embargo > since and source.get("status") == PUBLISHED:
+            releases[hit["_id"]] = embargo
         if fields is None or revision <= 0:
             result.skipped += 1
             continue
@@ -182,6 +194,7 @@ def rebuild_state(
         if len(keys) >= batch_size:
             flush()
     flush()
+    EmbargoSchedule(redis, prefix).sync(scheduled=releases, cancelled=())
     result.seconds = time.monotonic() - started
     log.info("state.rebuilt", **result.as_dict())
     return result
