@@ -56,7 +56,10 @@ class PreparedArticle(BaseModel):
     published_at: datetime
     updated_at: datetime | None = None
     embargo_until: datetime | None = Field(default=None, description="Hidden from readers before this time.")
-    corrections: list[Correction] = Field(default_factory=list, description="Each with its time filled in.")
+    corrections: list[Correction] = Field(
+        default_factory=list,
+        description="As sent; a note without a time gets one when indexed (services/index/indexing/indexer.py).",
+    )
     canonical_url: str | None = None
     source: str | None = None
     images: list[Image] = Field(default_factory=list)
@@ -79,15 +82,12 @@ def normalise(*, newsroom: str, article: ArticleIn, version: int) -> ArticlePayl
             default=str,
         ).encode()
     ).hexdigest()
-    # Defaults are filled in after hashing: resending the same article must hash the same.
-    now = datetime.now(UTC)
-    corrections = [c.model_copy(update={"at": c.at or article.updated_at or now}) for c in article.corrections]
     return ArticlePayload(
         **{
             **fields,
-            # An embargoed story is published when its embargo lifts, unless the newsroom says otherwise.
-            "published_at": article.published_at or article.embargo_until or now,
-            "corrections": corrections,
+            # Filled in after hashing: resending the same article must hash the same. An embargoed story is
+            # published when its embargo lifts, unless the newsroom says otherwise.
+            "published_at": article.published_at or article.embargo_until or datetime.now(UTC),
             "canonical_url": str(article.canonical_url) if article.canonical_url else None,
         },
         uid=article_uid(newsroom, article.external_id),

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from services.index.indexing.indexer import ApplyResult, _seen_change, build_document
+from services.index.indexing.indexer import ApplyResult, _seen_change, build_document, stamp_corrections
 from shared.article import normalise, prepare
 from shared.es import is_visible
 from shared.events import ArticleChange, ArticleEvent, ChangeKind, Operation
@@ -46,17 +46,35 @@ def test_an_embargoed_article_is_published_when_the_embargo_lifts_unless_told_ot
     assert told.published_at.isoformat() == "2026-11-30T10:00:00+07:00"  # naive times are Jakarta time
 
 
-def test_corrections_without_a_time_take_the_update_time_and_resending_hashes_the_same() -> None:
-    article = _in(updated_at="2026-11-26T09:00:00+07:00", corrections=[{"text": "Nama menteri diperbaiki."}])
-    first = normalise(newsroom="kabar", article=article, version=1)
-    again = normalise(newsroom="kabar", article=article, version=1)
-    assert first.corrections[0].at == article.updated_at
-    assert first.corrections[0].kind == "correction"
-    assert first.content_hash == again.content_hash
-    # Without an update time the note is stamped now; the hash still ignores the filled-in default.
-    bare = _in(corrections=[{"text": "Ralat.", "kind": "clarification"}])
-    assert normalise(newsroom="kabar", article=bare, version=1).content_hash == (
-        normalise(newsroom="kabar", article=bare, version=1).content_hash
+def test_a_note_without_a_time_keeps_the_time_it_first_appeared() -> None:
+    sent = [{"text": "Nama menteri diperbaiki."}]
+    first = _upsert(_in(updated_at="2026-11-26T09:00:00+07:00", corrections=sent))
+    again = normalise(
+        newsroom="kabar", article=_in(updated_at="2026-11-26T09:00:00+07:00", corrections=sent), version=1
+    )
+    assert first.article is not None and first.article.corrections[0].at is None  # stamped when indexed
+    assert (
+        again.content_hash
+        == normalise(
+            newsroom="kabar", article=_in(updated_at="2026-11-26T09:00:00+07:00", corrections=sent), version=1
+        ).content_hash
+    )
+    doc = stamp_corrections(build_document(first), before=None, event=first)
+    assert doc["corrections"][0]["at"] == "2026-11-26T09:00:00+07:00"
+    # The whole list resent with a new note, later: the old note keeps its time, the new one gets the update's.
+    later = _upsert(
+        _in(
+            updated_at="2026-11-27T10:00:00+07:00",
+            corrections=[*sent, {"text": "Angka diperbarui.", "kind": "clarification"}],
+        ),
+        revision=3,
+    )
+    stamped = stamp_corrections(build_document(later), before=doc, event=later)
+    assert [n["at"] for n in stamped["corrections"]] == ["2026-11-26T09:00:00+07:00", "2026-11-27T10:00:00+07:00"]
+    # No update time: the time ingest accepted it, the same on every redelivery.
+    bare = _upsert(_in(corrections=[{"text": "Ralat.", "at": None}]))
+    assert stamp_corrections(build_document(bare), before=None, event=bare)["corrections"][0]["at"] == (
+        bare.accepted_at.isoformat()
     )
 
 

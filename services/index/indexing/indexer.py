@@ -80,6 +80,21 @@ def build_document(event: ArticleEvent) -> dict[str, Any]:
     }
 
 
+def stamp_corrections(doc: dict[str, Any], *, before: dict[str, Any] | None, event: ArticleEvent) -> dict[str, Any]:
+    """Give each note sent without a time the time it first appeared: the same note (kind and text) in the
+    document it replaces keeps its time, so resending the whole list never moves an old note; a new one
+    gets the update's `updated_at`, else the time ingest accepted it (the same on every redelivery)."""
+    if not any(note.get("at") is None for note in doc["corrections"]):
+        return doc
+    known = {(n.get("kind"), n.get("text")): n.get("at") for n in (before or {}).get("corrections") or []}
+    fallback = doc.get("updated_at") or event.accepted_at.isoformat()
+    doc["corrections"] = [
+        {**note, "at": note.get("at") or known.get((note.get("kind"), note.get("text"))) or fallback}
+        for note in doc["corrections"]
+    ]
+    return doc
+
+
 def _removal_document(event: ArticleEvent, existing: dict[str, Any] | None) -> dict[str, Any]:
     """Withdraw keeps the content (hidden from readers); delete keeps only a tombstone."""
     if event.op == Operation.WITHDRAW and existing:
@@ -109,9 +124,10 @@ def apply_events(*, es: Elasticsearch, store: StateStore, names: IndexNames, eve
     actions = []
     sources: dict[str, dict[str, Any]] = {}
     for event in events:
-        source = (
-            build_document(event) if event.op == Operation.UPSERT else _removal_document(event, existing.get(event.uid))
-        )
+        if event.op == Operation.UPSERT:
+            source = stamp_corrections(build_document(event), before=existing.get(event.uid), event=event)
+        else:
+            source = _removal_document(event, existing.get(event.uid))
         sources[event.uid] = source
         actions.append(
             {
@@ -175,7 +191,7 @@ def apply_events(*, es: Elasticsearch, store: StateStore, names: IndexNames, eve
 
 
 # What an upsert needs of the document it replaces (a removal keeps a withdrawn article's content: all of it).
-_BEFORE_FIELDS = ["status", "embargo_until", "path", "section_slug", "tags", "authors", "title"]
+_BEFORE_FIELDS = ["status", "embargo_until", "path", "section_slug", "tags", "authors", "title", "corrections"]
 
 
 def _existing(es: Elasticsearch, names: IndexNames, events: list[ArticleEvent]) -> dict[str, dict[str, Any]]:
