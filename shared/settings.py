@@ -22,6 +22,11 @@ class KabarSettings(BaseSettings):
     site_url: str = "http://127.0.0.1:8002"
     log_level: str = "INFO"
     log_json: bool = True
+    # Webhook targets on loopback, private or link-local addresses (checked at subscription and at each
+    # delivery, so no subscriber can make Kabar call its own network). Only for tests and closed networks.
+    webhook_allow_private_urls: bool = False
+    # How long webhook event bodies and their done/dead marks are kept: redeliver works this long.
+    webhook_retention_seconds: int = Field(default=7 * 86_400, ge=60)
     # IndexNow (indexnow.org): the key publish serves at /{key}.txt and the workers send with every ping of
     # changed URLs. Empty: IndexNow is off (no key file, no pings).
     indexnow_key: str = Field(default="", pattern=r"^([A-Za-z0-9-]{8,128})?$")
