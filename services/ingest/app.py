@@ -16,6 +16,7 @@ from services.ingest.config import IngestSettings
 from services.ingest.limits import RequestSizeLimit
 from services.ingest.publisher import EventPublisher
 from services.ingest.routes import router
+from services.ingest.webhook_routes import router as webhook_router
 from shared.errors import install_problem_handlers, validation_problem
 from shared.logging import configure_logging
 from shared.observability import INGEST_RESULTS, install_observability
@@ -71,6 +72,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
 
     install_observability(app, service="ingest", checks=readiness_checks())
     app.include_router(router)
+    app.include_router(webhook_router)
     # Added last, so it is the outermost middleware: oversized bodies are refused before anything reads them.
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
     return app

@@ -27,6 +27,9 @@ class IngestSettings(KabarSettings):
     # What one newsroom's stored answers may hold at once; beyond it only counts are kept.
     idempotency_max_bytes_per_newsroom: int = Field(default=32_000_000, ge=0)
 
+    # Webhook subscriptions one newsroom may hold.
+    webhook_max_per_newsroom: int = Field(default=20, ge=1)
+
     @property
     def article_limit_per_minute(self) -> int:
         return self.rate_limit_articles_per_minute or self.rate_limit_per_minute
