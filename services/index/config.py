@@ -57,6 +57,21 @@ class IndexSettings(KabarSettings):
     indexnow_batch_seconds: int = Field(default=1, ge=0)
     indexnow_timeout_seconds: float = Field(default=10.0, gt=0)
 
+    # One webhook delivery's time limit (services/index/notify/webhooks.py); a slower subscriber is retried.
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Attempts before a webhook event is dead: logged dead, its message rejected into the dead-letter queue
+    # (`kabar dead-letters replay`), redeliverable through the API; the article's later events go on.
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    # Backoff between webhook attempts: exponential from base to max, with jitter (whole, even seconds).
+    webhook_retry_base_seconds: float = Field(default=2.0, gt=0)
+    webhook_retry_max_seconds: float = Field(default=300.0, gt=0)
+    # A webhook delivery behind a lower, still pending revision of the same article looks again after this.
+    webhook_order_wait_seconds: float = Field(default=2.0, gt=0)
+    # Past this the delivery goes anyway: a lower one whose task was lost must not hold the article for ever.
+    webhook_order_wait_max_seconds: float = Field(default=3600.0, gt=0)
+    # Delivery log entries kept per subscription (newest first).
+    webhook_log_size: int = Field(default=500, ge=1)
+
     @field_validator("edge_urls", mode="before")
     @classmethod
     def _split_urls(cls, value: object) -> object:

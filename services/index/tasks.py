@@ -14,7 +14,7 @@ from services.index.edge import tasks as edge
 from services.index.edge.purger import EdgePurgeError
 from services.index.embargo import tasks as embargo
 from services.index.indexing import tasks as indexing
-from services.index.notify import indexnow, websub
+from services.index.notify import indexnow, webhooks, websub
 from services.index.related import tasks as related
 from services.index.taskbase import TRANSIENT, KabarTask
 from shared.messaging import (
@@ -25,6 +25,7 @@ from shared.messaging import (
     TASK_RELATED_COMPUTE,
     TASK_RELATED_FORGET,
     TASK_RELATED_REFRESH,
+    TASK_WEBHOOK_DELIVER,
     TASK_WEBSUB_DISTRIBUTE,
     TASK_WEBSUB_VERIFY,
 )
@@ -38,6 +39,7 @@ TASKS = {
     TASK_RELATED_COMPUTE: related.compute,
     TASK_RELATED_REFRESH: related.refresh,
     TASK_EDGE_PURGE: edge.purge,
+    TASK_WEBHOOK_DELIVER: webhooks.deliver_task,
     TASK_WEBSUB_VERIFY: websub.verify,
     TASK_WEBSUB_DISTRIBUTE: websub.distribute,
     TASK_INDEXNOW_PING: indexnow.ping,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from services.index.notify import indexnow, websub
+from services.index.notify import indexnow, webhooks, websub
 from shared.events import ArticleChange
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 Notifier = Callable[["KabarTask", list[ArticleChange]], None]
 
 # Each notifier module adds itself here, in the order they are told.
-NOTIFIERS: tuple[Notifier, ...] = (websub.notify_changes, indexnow.notify_changes)
+NOTIFIERS: tuple[Notifier, ...] = (webhooks.notify, websub.notify_changes, indexnow.notify_changes)
 
 
 def after_changes(task: KabarTask, changes: list[ArticleChange]) -> None:
