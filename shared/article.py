@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
@@ -88,6 +88,7 @@ def normalise(*, newsroom: str, article: ArticleIn, version: int) -> ArticlePayl
             # Filled in after hashing: resending the same article must hash the same. An embargoed story is
             # published when its embargo lifts, unless the newsroom says otherwise.
             "published_at": article.published_at or article.embargo_until or datetime.now(UTC),
+            "embargo_until": _to_next_millisecond(article.embargo_until),
             "canonical_url": str(article.canonical_url) if article.canonical_url else None,
         },
         uid=article_uid(newsroom, article.external_id),
@@ -97,6 +98,13 @@ def normalise(*, newsroom: str, article: ArticleIn, version: int) -> ArticlePayl
         version=version,
         content_hash=content_hash,
     )
+
+
+def _to_next_millisecond(value: datetime | None) -> datetime | None:
+    """Elasticsearch keeps dates to the millisecond: rounded down, an embargo could lift up to 1 ms early."""
+    if value is None or not value.microsecond % 1000:
+        return value
+    return value + timedelta(microseconds=1000 - value.microsecond % 1000)
 
 
 def prepare(payload: ArticlePayload) -> PreparedArticle:

@@ -121,6 +121,21 @@ class ArticleChangeV1(BaseModel):
     section_slug: str | None = None
     occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
+    @classmethod
+    def of(cls, event: _ArticleEventFields, kind: ChangeKind, doc: dict[str, Any]) -> ArticleChangeV1:
+        """The outside world's view of one applied change: the event's identity, the document's names."""
+        return cls(
+            kind=kind,
+            uid=event.uid,
+            newsroom=event.newsroom,
+            external_id=event.external_id,
+            revision=event.revision,
+            version=event.version,
+            path=doc.get("path"),
+            title=doc.get("title"),
+            section_slug=doc.get("section_slug"),
+        )
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def event_id(self) -> str:

@@ -46,6 +46,13 @@ def test_an_embargoed_article_is_published_when_the_embargo_lifts_unless_told_ot
     assert told.published_at.isoformat() == "2026-11-30T10:00:00+07:00"  # naive times are Jakarta time
 
 
+def test_an_embargo_never_lifts_early_at_millisecond_precision() -> None:
+    payload = normalise(newsroom="kabar", article=_in(embargo_until="2026-12-01T06:00:00.000001+07:00"), version=1)
+    assert payload.embargo_until is not None and payload.embargo_until.isoformat() == "2026-12-01T06:00:00.001000+07:00"
+    exact = normalise(newsroom="kabar", article=_in(embargo_until="2026-12-01T06:00:00.250+07:00"), version=1)
+    assert exact.embargo_until is not None and exact.embargo_until.microsecond == 250000
+
+
 def test_a_note_without_a_time_keeps_the_time_it_first_appeared() -> None:
     sent = [{"text": "Nama menteri diperbaiki."}]
     first = _upsert(_in(updated_at="2026-11-26T09:00:00+07:00", corrections=sent))
@@ -148,7 +155,7 @@ def test_change_kinds_are_what_readers_saw_change() -> None:
 
 
 def test_changes_readers_never_saw_are_not_told() -> None:
-    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    future = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0).isoformat()
     embargoed = _seen(_upsert(_in(embargo_until=future)), None)
     assert embargoed.changes == [] and list(embargoed.embargoed.values()) == [datetime.fromisoformat(future)]
     hidden = {"status": "published", "embargo_until": future}

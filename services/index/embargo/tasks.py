@@ -10,12 +10,11 @@ import structlog
 from services.index.edge.purger import change_purge
 from services.index.edge.tasks import after_change
 from services.index.embargo.schedule import EmbargoSchedule
-from services.index.indexing.indexer import change_of
 from services.index.notify.dispatch import after_changes
 from services.index.related.tasks import schedule_related
 from services.index.taskbase import KabarTask
 from shared.es import PUBLISHED, is_visible
-from shared.events import ArticleEvent, ChangeKind, Operation
+from shared.events import ArticleChange, ArticleEvent, ChangeKind, Operation
 from shared.purge import publish_purge
 
 log = structlog.get_logger()
@@ -67,6 +66,6 @@ def release(self: KabarTask, uid: str) -> str:
         revision=int(doc["revision"]),
         version=int(doc.get("version") or 1),
     )
-    after_changes(self, [change_of(event, ChangeKind.PUBLISHED, doc)])
+    after_changes(self, [ArticleChange.of(event, ChangeKind.PUBLISHED, doc)])
     log.info("embargo.release_done", article_id=uid, revision=doc["revision"])
     return "released"

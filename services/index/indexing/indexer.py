@@ -223,22 +223,7 @@ def _seen_change(
         kind = ChangeKind.DELETED  # subscribers were told of the withdrawal; now it is gone for good
     else:
         return
-    result.changes.append(change_of(event, kind, after if event.op == Operation.UPSERT else (before or after)))
-
-
-def change_of(event: ArticleEvent, kind: ChangeKind, doc: dict[str, Any]) -> ArticleChange:
-    """The outside world's view of one applied change."""
-    return ArticleChange(
-        kind=kind,
-        uid=event.uid,
-        newsroom=event.newsroom,
-        external_id=event.external_id,
-        revision=event.revision,
-        version=event.version,
-        path=doc.get("path"),
-        title=doc.get("title"),
-        section_slug=doc.get("section_slug"),
-    )
+    result.changes.append(ArticleChange.of(event, kind, after if event.op == Operation.UPSERT else (before or after)))
 
 
 def _taken_down(
