@@ -39,6 +39,7 @@ def is_visible(source: dict[str, Any] | None, now: datetime | None = None) -> bo
     embargo = source.get("embargo_until")
     return not embargo or datetime.fromisoformat(embargo) <= (now or datetime.now(UTC))
 
+
 RELATED_TEMPLATE_VERSION = 2
 
 # Common Indonesian function words: frequent enough to add noise to scoring and to related-link similarity.
