@@ -66,6 +66,12 @@ def apply_events(self: KabarTask, events: list[dict[str, Any]], related: bool = 
             raise PoisonEventError(next(iter(result.failed.values())))
         # The rest of the batch is applied; each refused event goes on alone to its own dead letter.
         _isolate(self, [e for e in events if e.get("uid") in result.failed], related=related)
+    # Embargoed upserts wait in the release schedule; a visible upsert or a takedown cancels a pending release.
+    # First after the write, so the schedule trails the state the newsroom reads by as little as possible.
+    scheduled, cancelled = releases_for(
+        parsed, embargoed=result.embargoed, stale=result.stale, upserted=result.upserted, removed=result.removed
+    )
+    EmbargoSchedule(c.redis, self.settings.prefix).sync(scheduled=scheduled, cancelled=cancelled)
     # The newsroom's revision history: each revision Elasticsearch now holds, recorded once.
     history.record_applied(
         redis=c.redis, es=c.es, names=c.names, prefix=self.settings.prefix, events=parsed, result=result
@@ -75,11 +81,6 @@ def apply_events(self: KabarTask, events: list[dict[str, Any]], related: bool = 
         publish_purge(c.redis, self.settings.prefix, [*result.upserted, *result.removed])
         after_change(self, change_purge(upserted=result.documents, removed=result.previous))
         after_changes(self, result.changes)
-    # Embargoed upserts wait in the release schedule; a visible upsert or a takedown cancels a pending release.
-    scheduled, cancelled = releases_for(
-        parsed, embargoed=result.embargoed, stale=result.stale, upserted=result.upserted, removed=result.removed
-    )
-    EmbargoSchedule(c.redis, self.settings.prefix).sync(scheduled=scheduled, cancelled=cancelled)
     if result.removed:
         # Cutting the story from other articles' lists is related work.
         for uid in result.removed:
