@@ -130,7 +130,7 @@ def test_snapshot_and_restore(
 
 def test_queue_depths_lists_every_queue(prefix: str, worker: Proc) -> None:
     depths = ops.queue_depths(broker_url=KabarSettings().broker_url, prefix=prefix)
-    assert set(depths) == {f"{prefix}.index", f"{prefix}.related", f"{prefix}.dead", f"{prefix}.dead-notices"}
+    assert set(depths) == {f"{prefix}.{q}" for q in ("index", "related", "notify", "dead", "dead-notices")}
     assert all(isinstance(v, int) for v in depths.values())
 
 
