@@ -20,15 +20,12 @@ from typing import Any
 import httpx
 import pytest
 from elasticsearch import Elasticsearch
-from redis import Redis
 
-from harness.cleanup import drop_queues, drop_redis_keys
 from harness.edge import start_edge, start_purging_workers
-from harness.procs import Proc, kabar_env, start_api, wait_until
-from services.index.celery_app import bootstrap
-from services.index.config import IndexSettings
+from harness.procs import Proc, start_api, wait_until
+from harness.stack import private_stack
 from services.ingest.auth import create_key
-from shared.es import IndexNames, create_client, drop_indices
+from shared.es import IndexNames
 
 
 @dataclass
@@ -68,37 +65,14 @@ def _edge(name: str, env: dict[str, str], ingest_url: str) -> Edge:
 
 @pytest.fixture(scope="package")
 def stack() -> Iterator[EdgeStack]:
-    prefix = f"e{uuid.uuid4().hex[:8]}"
-    settings = IndexSettings(prefix=prefix)
-    es = create_client(settings)
-    names = IndexNames(prefix)
-    bootstrap(settings)
-    redis = Redis.from_url(settings.redis_url)
-    env = kabar_env(
-        prefix,
-        KABAR_LOG_JSON="true",
-        KABAR_RELATED_COUNTDOWN_SECONDS="0.2",
-        KABAR_RELATED_REFRESH_DEBOUNCE_SECONDS="0.5",
-    )
-    procs: list[Proc] = []
-    try:
-        ingest, ingest_url = start_api("ingest", "services.ingest.app:create_app", env)
-        procs.append(ingest)
-        main = _edge("publish-main", env, ingest_url)
-        procs += [main.publish, main.proc]
-        short = _edge("publish-short", {**env, "KABAR_EDGE_MAX_AGE": "1"}, ingest_url)
-        procs += [short.publish, short.proc]
-        procs += start_purging_workers(env, prefix=prefix, edge_urls=[main.url, short.url])
-        key = create_key(redis=redis, prefix=prefix, newsroom="edge-room")
-        yield EdgeStack(prefix, es, names, ingest_url, key, main, short)
-    finally:
-        for proc in reversed(procs):
-            proc.stop()
-        drop_indices(es, names)
-        drop_queues(broker_url=settings.broker_url, prefix=prefix)
-        drop_redis_keys(redis, prefix)
-        redis.close()
-        es.close()
+    with private_stack("e") as own:
+        _, ingest_url = own.api("ingest", "services.ingest.app:create_app")
+        main = _edge("publish-main", own.env, ingest_url)
+        short = _edge("publish-short", {**own.env, "KABAR_EDGE_MAX_AGE": "1"}, ingest_url)
+        own.procs += [main.publish, main.proc, short.publish, short.proc]
+        own.procs += start_purging_workers(own.env, prefix=own.prefix, edge_urls=[main.url, short.url])
+        key = create_key(redis=own.redis, prefix=own.prefix, newsroom="edge-room")
+        yield EdgeStack(own.prefix, own.es, own.names, ingest_url, key, main, short)
 
 
 @pytest.fixture

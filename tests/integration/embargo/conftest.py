@@ -17,13 +17,11 @@ import pytest
 from elasticsearch import Elasticsearch
 from redis import Redis
 
-from harness.cleanup import drop_queues, drop_redis_keys
 from harness.edge import start_edge, start_purging_workers
-from harness.procs import Proc, kabar_env, start_api
-from services.index.celery_app import bootstrap
-from services.index.config import IndexSettings
+from harness.procs import Proc
+from harness.stack import private_stack
 from services.ingest.auth import create_key
-from shared.es import IndexNames, create_client, drop_indices
+from shared.es import IndexNames
 
 NEWSROOM = "embargo-room"
 
@@ -63,43 +61,18 @@ class EmbargoStack:
 
 @pytest.fixture(scope="package")
 def stack() -> Iterator[EmbargoStack]:
-    prefix = f"m{uuid.uuid4().hex[:8]}"
-    settings = IndexSettings(prefix=prefix)
-    es = create_client(settings)
-    names = IndexNames(prefix)
-    bootstrap(settings)
-    redis = Redis.from_url(settings.redis_url)
-    env = kabar_env(
-        prefix,
-        KABAR_LOG_JSON="true",
-        KABAR_LOG_LEVEL="INFO",
-        KABAR_RELATED_COUNTDOWN_SECONDS="0.2",
-        KABAR_RELATED_REFRESH_DEBOUNCE_SECONDS="0.5",
-        KABAR_EMBARGO_POLL_SECONDS="0.25",
-    )
-    procs: list[Proc] = []
-    built: EmbargoStack | None = None
-    try:
-        ingest, ingest_url = start_api("ingest", "services.ingest.app:create_app", env)
-        procs.append(ingest)
-        publish, publish_url = start_api("publish", "services.publish.app:create_app", env)
-        procs.append(publish)
+    with private_stack("m", KABAR_LOG_LEVEL="INFO", KABAR_EMBARGO_POLL_SECONDS="0.25") as own:
+        _, ingest_url = own.api("ingest", "services.ingest.app:create_app")
+        _, publish_url = own.api("publish", "services.publish.app:create_app")
         edge, edge_url = start_edge(publish_url=publish_url, ingest_url=ingest_url)
-        procs.append(edge)
-        key = create_key(redis=redis, prefix=prefix, newsroom=NEWSROOM)
-        built = EmbargoStack(prefix, env, es, redis, names, ingest_url, publish_url, edge_url, key)
+        own.procs.append(edge)
+        key = create_key(redis=own.redis, prefix=own.prefix, newsroom=NEWSROOM)
+        built = EmbargoStack(own.prefix, own.env, own.es, own.redis, own.names, ingest_url, publish_url, edge_url, key)
         built.start_workers()
-        yield built
-    finally:
-        if built is not None:
+        try:
+            yield built
+        finally:
             built.stop_workers()
-        for proc in reversed(procs):
-            proc.stop()
-        drop_indices(es, names)
-        drop_queues(broker_url=settings.broker_url, prefix=prefix)
-        drop_redis_keys(redis, prefix)
-        redis.close()
-        es.close()
 
 
 @pytest.fixture

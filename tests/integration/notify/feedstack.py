@@ -20,10 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from redis import Redis
 
-from harness.cleanup import drop_prefix
-from harness.procs import Proc, kabar_env, start_api, start_worker
-from services.index.celery_app import bootstrap
-from services.index.config import IndexSettings
+from harness.stack import private_stack
 from services.ingest.auth import create_key
 
 # The canonical site: topics, article URLs and the IndexNow host are under it; nothing needs to serve it.
@@ -117,39 +114,19 @@ class FeedStack:
 @contextlib.contextmanager
 def feed_stack(**overrides: str) -> Iterator[FeedStack]:
     """Publish, ingest, an index worker and a notify worker on a fresh prefix; everything removed after."""
-    prefix = f"t{uuid.uuid4().hex[:8]}"
-    env = kabar_env(
-        prefix,
-        KABAR_SITE_URL=SITE,
-        KABAR_LOG_JSON="true",
-        KABAR_WEBSUB_ALLOW_PRIVATE_CALLBACKS="true",
-        KABAR_RELATED_COUNTDOWN_SECONDS="0.2",
-        **overrides,
-    )
-    settings = IndexSettings(prefix=prefix)
-    procs: list[Proc] = []
-    redis = Redis.from_url(settings.redis_url)
-    try:
-        bootstrap(settings)
-        publish, publish_url = start_api("publish", "services.publish.app:create_app", env)
-        procs.append(publish)
-        ingest, ingest_url = start_api("ingest", "services.ingest.app:create_app", env)
-        procs.append(ingest)
+    with private_stack("t", KABAR_SITE_URL=SITE, KABAR_WEBSUB_ALLOW_PRIVATE_CALLBACKS="true", **overrides) as own:
+        _, publish_url = own.api("publish", "services.publish.app:create_app")
+        _, ingest_url = own.api("ingest", "services.ingest.app:create_app")
         # The workers read feeds from publish itself (the canonical site is not served by anything here).
-        worker_env = {**env, "KABAR_PUBLISH_INTERNAL_URL": publish_url}
-        procs.append(start_worker(worker_env, prefix=prefix, queues=("index",), name="notify-test-index"))
-        procs.append(start_worker(worker_env, prefix=prefix, queues=("related", "notify"), name="notify-test"))
-        key = create_key(redis=redis, prefix=prefix, newsroom="channel9")
+        worker_env = {**own.env, "KABAR_PUBLISH_INTERNAL_URL": publish_url}
+        own.worker(("index",), name="notify-test-index", env=worker_env)
+        own.worker(("related", "notify"), name="notify-test", env=worker_env)
+        key = create_key(redis=own.redis, prefix=own.prefix, newsroom="channel9")
         with (
             httpx.Client(base_url=ingest_url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as ingest_client,
             httpx.Client(base_url=publish_url, timeout=30) as publish_client,
         ):
-            yield FeedStack(prefix=prefix, ingest=ingest_client, publish=publish_client, redis=redis)
-    finally:
-        for proc in reversed(procs):
-            proc.stop()
-        drop_prefix(prefix)
-        redis.close()
+            yield FeedStack(prefix=own.prefix, ingest=ingest_client, publish=publish_client, redis=own.redis)
 
 
 def article(title: str, *, section: str = "Internasional", external_id: str | None = None) -> dict[str, Any]:

@@ -26,16 +26,13 @@ from kombu import Connection
 from redis import Redis
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from harness.cleanup import drop_queues, drop_redis_keys
-from harness.procs import Proc, kabar_env, start_api, start_worker, wait_until
+from harness.procs import wait_until
+from harness.stack import private_stack
 from services.index import deadletters
-from services.index.celery_app import bootstrap
-from services.index.config import IndexSettings
 from services.ingest.app import create_app
 from services.ingest.auth import create_key
 from services.ingest.config import IngestSettings
 from shared.errors import PROBLEM_JSON
-from shared.es import IndexNames, create_client, drop_indices
 from shared.messaging import TASK_WEBHOOK_DELIVER
 from shared.webhooks import signed_headers
 
@@ -126,43 +123,25 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    prefix = f"w{uuid.uuid4().hex[:8]}"
-    settings = IndexSettings(prefix=prefix)
-    es = create_client(settings)
-    bootstrap(settings)
-    redis = Redis.from_url(settings.redis_url)
-    env = kabar_env(
-        prefix,
-        KABAR_LOG_JSON="true",
-        KABAR_RELATED_COUNTDOWN_SECONDS="0.2",
+    with private_stack(
+        "w",
         KABAR_WEBHOOK_ALLOW_PRIVATE_URLS="true",
         KABAR_WEBHOOK_MAX_ATTEMPTS=str(MAX_ATTEMPTS),
         KABAR_WEBHOOK_RETRY_BASE_SECONDS="1",
         KABAR_WEBHOOK_RETRY_MAX_SECONDS="1",
         KABAR_WEBHOOK_TIMEOUT_SECONDS="10",
-    )
-    procs: list[Proc] = []
-    try:
-        ingest, ingest_url = start_api("ingest-webhooks", "services.ingest.app:create_app", env)
-        procs.append(ingest)
-        procs.append(start_worker(env, prefix=prefix, queues=("index",), concurrency=1, name="wh-index"))
-        procs.append(start_worker(env, prefix=prefix, queues=("related", "notify"), concurrency=2, name="wh-notify"))
+    ) as own:
+        _, ingest_url = own.api("ingest-webhooks", "services.ingest.app:create_app")
+        own.worker(("index",), name="wh-index")
+        own.worker(("related", "notify"), name="wh-notify", concurrency=2)
         yield Stack(
-            prefix=prefix,
+            prefix=own.prefix,
             ingest_url=ingest_url,
-            key=create_key(redis=redis, prefix=prefix, newsroom="hookroom"),
-            other_key=create_key(redis=redis, prefix=prefix, newsroom="otherroom"),
-            redis=redis,
-            broker_url=settings.broker_url,
+            key=create_key(redis=own.redis, prefix=own.prefix, newsroom="hookroom"),
+            other_key=create_key(redis=own.redis, prefix=own.prefix, newsroom="otherroom"),
+            redis=own.redis,
+            broker_url=own.settings.broker_url,
         )
-    finally:
-        for proc in reversed(procs):
-            proc.stop()
-        drop_indices(es, IndexNames(prefix))
-        drop_queues(broker_url=settings.broker_url, prefix=prefix)
-        drop_redis_keys(redis, prefix)
-        redis.close()
-        es.close()
 
 
 @pytest.fixture(scope="module")
