@@ -32,7 +32,7 @@ from harness.results import emit, find, percentile, print_table, read_results  #
 # In this order: throughput first, then latency, then quality.
 BENCHES = [
     "ingest_bench", "index_throughput", "search_bench", "openloop_bench", "edge_takedown", "related_eval",
-    "freshness", "text_worst",
+    "freshness", "timing", "text_worst",
 ]  # fmt: skip
 # Shorter runs for --quick; a flag is passed only if the bench's --help lists it.
 QUICK_ARGS: dict[str, list[str]] = {
@@ -42,6 +42,7 @@ QUICK_ARGS: dict[str, list[str]] = {
     "openloop_bench": ["--articles", "3000", "--seconds", "3"],
     "edge_takedown": ["--articles", "20"],
     "freshness": ["--quick"],
+    "timing": ["--quick"],
     "text_worst": ["--quick"],
 }
 # The full run's sizes (issue: backfill and search on >= 50,000 articles).
@@ -180,12 +181,29 @@ def _freshness(rows: list[dict[str, Any]]) -> Found:
     return _value(find(rows, "freshness", "pipeline_to_searchable_p95"), note)
 
 
+def _embargo(rows: list[dict[str, Any]]) -> Found:
+    base = find(rows, "timing", "now_visible_p95")
+    early = find(rows, "timing", "embargo_early")
+    note = f"POST -> searchable p95 {base['value']} s in the same run" if base else ""
+    if early is not None and early["value"]:
+        note += f"; {early['value']} EARLY"
+    return _value(find(rows, "timing", "embargo_visible_p95"), note)
+
+
+def _webhook(rows: list[dict[str, Any]]) -> Found:
+    base = find(rows, "timing", "now_webhook_p95")
+    note = f"for a story without embargo: POST -> delivered p95 {base['value']} s" if base else ""
+    return _value(find(rows, "timing", "embargo_webhook_p95"), note)
+
+
 FIGURES = [
     Figure("bulk ingest", ">= 2,000", "articles/s", lambda v: v >= 2000, _bulk_ingest),
     Figure("single POST p99 (1 client)", "< 50", "ms", lambda v: v < 50, _single_post_p99(1)),
     Figure("single POST p99 (10 clients)", "< 50", "ms", lambda v: v < 50, _single_post_p99(10)),
     Figure("freshness p95 (50 art/s)", "< 2.5", "s", lambda v: v < 2.5, _freshness),
     Figure("withdraw -> 410 at the edge p95", "< 2.5", "s", lambda v: v < 2.5, _takedown),
+    Figure("embargo time -> searchable p95", "< 2.5", "s", lambda v: v < 2.5, _embargo),
+    Figure("embargo time -> webhook delivered p95", "< 2.5", "s", lambda v: v < 2.5, _webhook),
     Figure("backfill vs raw bulk", ">= 85", "%", lambda v: v >= 85, _backfill_ratio),
     Figure("search p99 (20 clients)", "< 80", "ms", lambda v: v < 80, _search("search_api_p99")),
     Figure("article page p99 (Zipf, cached)", "< 30", "ms", lambda v: v < 30, _search("article_page_p99")),
