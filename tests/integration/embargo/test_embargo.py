@@ -109,16 +109,25 @@ def _schedule(stack: EmbargoStack) -> EmbargoSchedule:
     return EmbargoSchedule(stack.redis, stack.prefix)
 
 
+def _embargoed_near_a_neighbour(
+    stack: EmbargoStack, newsroom: httpx.Client, *, word: str, seconds: float
+) -> tuple[dict[str, Any], Story, datetime]:
+    """A published neighbour whose editors link the story's title, then the story embargoed `seconds` ahead."""
+    neighbour = _neighbour(newsroom, stack, word=word, links_to=f"Tambang pasir {word} resmi ditutup bupati")
+    until = _at(seconds)
+    accepted, story = _embargoed(newsroom, word=word, until=until)
+    story.neighbour = neighbour
+    return accepted, story, until
+
+
 def test_an_embargo_lifts_on_time_everywhere_and_never_early(
     stack: EmbargoStack, newsroom: httpx.Client, unique: str
 ) -> None:
     word = letters(unique)
-    title = f"Tambang pasir {word} resmi ditutup bupati"
-    neighbour = _neighbour(newsroom, stack, word=word, links_to=title)
-    until = _at(5)
-    accepted, story = _embargoed(newsroom, word=word, until=until)
-    story.neighbour = neighbour
+    accepted, story, until = _embargoed_near_a_neighbour(stack, newsroom, word=word, seconds=5)
     release = until.timestamp()
+    neighbour = story.neighbour
+    assert neighbour is not None
     with watch(story, publish_url=stack.publish_url, edge_url=stack.edge_url) as readers:
         # The newsroom sees it scheduled, with its time, and no public URL yet.
         state = _wait_state(newsroom, f"embargo-{word}", "scheduled")
@@ -147,12 +156,10 @@ def test_workers_down_across_the_release_it_appears_once_they_are_back(
     stack: EmbargoStack, newsroom: httpx.Client, unique: str
 ) -> None:
     word = letters(unique)
-    title = f"Tambang pasir {word} resmi ditutup bupati"
-    neighbour = _neighbour(newsroom, stack, word=word, links_to=title)
-    until = _at(2)
-    _, story = _embargoed(newsroom, word=word, until=until)
-    story.neighbour = neighbour
+    _, story, until = _embargoed_near_a_neighbour(stack, newsroom, word=word, seconds=2)
     release = until.timestamp()
+    neighbour = story.neighbour
+    assert neighbour is not None
     try:
         with watch(story, publish_url=stack.publish_url, edge_url=None) as readers:
             _wait_state(newsroom, f"embargo-{word}", "scheduled", timeout=release - time.time())
