@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs and runs Kabar's backing services on loopback without Docker:
-#   Elasticsearch (Elastic's integ-test distribution from Maven Central), RabbitMQ and Redis (Debian), and
-#   the edge cache in front of publish: Varnish 7.1 with varnish-modules (Debian; deploy/varnish/kabar.vcl).
-# Usage: scripts/services.sh install|up|down|status  (KABAR_EDGE=off: `up` starts no edge)
+#   Elasticsearch (Elastic's integ-test distribution from Maven Central), RabbitMQ, Redis and PostgreSQL 15
+#   (Debian), and the edge cache in front of publish: Varnish 7.1 with varnish-modules (Debian;
+#   deploy/varnish/kabar.vcl).
+# Usage: scripts/services.sh install|up|down|status  (KABAR_EDGE=off: `up` starts no edge; KABAR_POSTGRES=off:
+# no PostgreSQL)
 # Every command is idempotent. `down` stops only what `up` started, through pid files and node names.
 # Least privilege: every daemon listens on loopback only (epmd and Erlang distribution included) and runs as
-# its own unprivileged user (kabar-es, kabar-redis, kabar-rabbit). Those users can write their pid files, so
-# no pid is signalled before it is checked against the process (owner and command line), and signals are
-# sent as that user, never as root.
+# its own unprivileged user (kabar-es, kabar-redis, kabar-rabbit, kabar-pg, kabar-varnish). Those users can
+# write their pid files, so no pid is signalled before it is checked against the process (owner and command
+# line), and signals are sent as that user, never as root.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -64,6 +66,20 @@ EDGE_USER="kabar-varnish"
 EDGE_CONF="$ES_BASE/varnish-conf"
 EDGE_WORK="$ES_BASE/varnish"
 EDGE_PID="$RUN_DIR/varnish.pid"
+# PostgreSQL 15 (Debian's): data, socket and log under $PG_DIR, owned by its user; its configuration (listen
+# address, authentication) where only root writes. Kabar connects as `kabar` over TCP with a password; the
+# superuser is the daemon's own user, reachable only through the socket (peer authentication).
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_PORT="${KABAR_PG_PORT:-5432}"
+PG_USER="kabar-pg"
+PG_DIR="$ES_BASE/postgres"
+PG_DATA="$PG_DIR/data"
+PG_LOG="$PG_DIR/postgres.log"
+PG_CONF="$ES_BASE/postgres-conf"
+PG_PID="$RUN_DIR/postgres.pid"
+PG_ROLE=kabar
+PG_PASSWORD=kabar
+PG_DB=kabar
 
 log() { printf '[services] %s\n' "$*" >&2; }
 
@@ -89,15 +105,38 @@ install_packages() {
   command -v mvn >/dev/null || missing+=(maven)
   command -v varnishd >/dev/null || missing+=(varnish)
   ls /usr/lib/*/varnish/vmods/libvmod_xkey.so >/dev/null 2>&1 || missing+=(varnish-modules)
+  [ -x "$PG_BIN/postgres" ] || missing+=(postgresql)
   if [ ${#missing[@]} -gt 0 ]; then
     log "apt-get install ${missing[*]}"
+    no_main_cluster
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     # Debian's postinst starts system-wide daemons; Kabar runs its own under .local instead.
     pkill -u rabbitmq -f beam.smp 2>/dev/null || true
     if [ -f /var/run/redis/redis-server.pid ]; then kill "$(cat /var/run/redis/redis-server.pid)" 2>/dev/null || true; fi
     if [ -f /run/varnishd.pid ]; then kill "$(cat /run/varnishd.pid)" 2>/dev/null || true; fi
+    stop_system_clusters
   fi
+}
+
+# Debian's postgresql postinst creates and starts a system-wide "main" cluster on 5432 unless
+# createcluster.conf says otherwise (read by pg_conftool; ucf keeps an existing file on install).
+no_main_cluster() {
+  local conf=/etc/postgresql-common/createcluster.conf
+  mkdir -p "${conf%/*}"
+  if grep -qE '^[#[:space:]]*create_main_cluster[[:space:]]*=' "$conf" 2>/dev/null; then
+    sed -i -E 's/^[#[:space:]]*create_main_cluster[[:space:]]*=.*/create_main_cluster = false/' "$conf"
+  else
+    echo 'create_main_cluster = false' >>"$conf"
+  fi
+}
+
+# A system cluster that exists anyway (installed before, or by hand) is stopped, never dropped.
+stop_system_clusters() {
+  command -v pg_lsclusters >/dev/null || return 0
+  pg_lsclusters -h 2>/dev/null | awk '$4 == "online" {print $1, $2}' | while read -r version cluster; do
+    pg_ctlcluster "$version" "$cluster" stop 2>/dev/null || true
+  done
 }
 
 # Creates an unprivileged system user (and its group) for one daemon.
@@ -156,6 +195,7 @@ install_users() {
   ensure_user "$REDIS_USER"
   ensure_user "$RABBIT_USER"
   ensure_user "$EDGE_USER"
+  ensure_user "$PG_USER"
 }
 
 # A pid file its daemon's user may have written: an empty, fresh one owned by that user, in RUN_DIR.
@@ -199,13 +239,13 @@ daemon_pid() {
 }
 
 # Stops a daemon with signals sent as its own user (so even a pid reused in between can only be one of
-# that user's processes): TERM, up to 30 s, then KILL.
+# that user's processes): TERM (or the signal given as $6), up to 30 s, then KILL.
 stop_daemon() {
-  local name=$1 file=$2 user=$3 comm=$4 marker=$5 pid
+  local name=$1 file=$2 user=$3 comm=$4 marker=$5 signal=${6:-TERM} pid
   pid=$(daemon_pid "$file" "$user" "$comm" "$marker")
   if [ -n "$pid" ]; then
     log "stopping $name (pid $pid)"
-    as_user "$user" kill "$pid" 2>/dev/null || true
+    as_user "$user" kill -s "$signal" "$pid" 2>/dev/null || true
     for _ in $(seq 1 60); do pid_is "$pid" "$user" "$comm" "$marker" || break; sleep 0.5; done
     if pid_is "$pid" "$user" "$comm" "$marker"; then as_user "$user" kill -9 "$pid" 2>/dev/null || true; fi
   fi
@@ -349,9 +389,129 @@ up_edge() {
 
 stop_edge() { stop_daemon varnish "$EDGE_PID" "$EDGE_USER" varnishd "$EDGE_MARKER"; }
 
+# PostgreSQL as its own user: the environment psql and pg_ctl see (no ~/.psqlrc, no stray PG* settings).
+pg_as_user() {
+  (
+    cd "$PG_DIR"
+    unset PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGPASSWORD PGPASSFILE PGOPTIONS PGSERVICE PGSERVICEFILE
+    export HOME="$PG_DIR"
+    as_user "$PG_USER" "$@"
+  )
+}
+pg_ready() {
+  local isready="$PG_BIN/pg_isready"
+  [ -x "$isready" ] || isready=pg_isready
+  "$isready" -q -h 127.0.0.1 -p "$PG_PORT" -t 2 >/dev/null 2>&1
+}
+# A real query as Kabar's role over TCP, the way the services connect (the password never on a command line).
+pg_query_ok() {
+  [ "$(unset PGOPTIONS PGSERVICE PGPASSFILE; PGPASSWORD="$PG_PASSWORD" PGCONNECT_TIMEOUT=5 "$PG_BIN/psql" -X -qtA \
+    -h 127.0.0.1 -p "$PG_PORT" -U "$PG_ROLE" -d "$PG_DB" -c 'select 1' 2>/dev/null)" = 1 ]
+}
+# The postmaster is the only postgres process of its user with the data folder on its command line
+# (its children rewrite theirs).
+PG_MARKER="$PG_DATA"
+postgres_pid() { daemon_pid "$PG_PID" "$PG_USER" postgres "$PG_MARKER"; }
+
+# The cluster, once: UTF-8, C.UTF-8 collation where the locale exists. initdb insists on a superuser
+# password when host connections use scram; it is random and thrown away, since the superuser only ever
+# comes in through the socket.
+pg_initdb() {
+  [ -f "$PG_DATA/PG_VERSION" ] && return
+  local lc=C pwfile
+  locale -a 2>/dev/null | grep -qiE '^c\.utf-?8$' && lc=C.UTF-8
+  log "initdb $PG_DATA (locale $lc)"
+  rm -rf "$PG_DATA"
+  pwfile=$(mktemp "$PG_DIR/.initdb-pw.XXXXXX")
+  head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$pwfile"
+  chown "$PG_USER:" "$pwfile" && chmod 600 "$pwfile"
+  pg_as_user "$PG_BIN/initdb" -D "$PG_DATA" --username="$PG_USER" --pwfile="$pwfile" --auth-local=peer \
+    --auth-host=scram-sha-256 --encoding=UTF8 --locale="$lc" >"$PG_DIR/initdb.log" 2>&1 \
+    || { rm -f "$pwfile"; cat "$PG_DIR/initdb.log" >&2; return 1; }
+  rm -f "$pwfile"
+  # The configuration in use is $PG_CONF's: initdb's copies would only mislead.
+  rm -f "$PG_DATA/postgresql.conf" "$PG_DATA/pg_hba.conf" "$PG_DATA/pg_ident.conf"
+}
+
+pg_write_conf() {
+  mkdir -p "$PG_CONF"
+  cat >"$PG_CONF/postgresql.conf" <<CONF
+# Written by scripts/services.sh on every start; edits here are lost.
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$PG_DIR'
+unix_socket_permissions = 0700
+hba_file = '$PG_CONF/pg_hba.conf'
+ident_file = '$PG_CONF/pg_ident.conf'
+external_pid_file = '$PG_PID'
+password_encryption = scram-sha-256
+max_connections = 200
+shared_buffers = 128MB
+# Reader comments live only here: every commit is durable.
+fsync = on
+synchronous_commit = on
+full_page_writes = on
+timezone = 'UTC'
+log_timezone = 'UTC'
+lc_messages = 'C'
+log_line_prefix = '%m [%p] %q%u@%d '
+CONF
+  # The superuser (the daemon's user) through the socket only; everyone else over loopback TCP with a
+  # password, never as the superuser.
+  cat >"$PG_CONF/pg_hba.conf" <<HBA
+# TYPE  DATABASE  USER          ADDRESS        METHOD
+local   all       $PG_USER      peer
+host    all       $PG_USER      127.0.0.1/32   reject
+host    all       all           127.0.0.1/32   scram-sha-256
+HBA
+  : >"$PG_CONF/pg_ident.conf"
+  chown -R root: "$PG_CONF" && chmod 755 "$PG_CONF" && chmod 644 "$PG_CONF"/*
+}
+
+# Kabar's role and database, checked on every `up` and created when missing (as the superuser, over the
+# socket; the SQL goes in on stdin, so the password is on no command line).
+pg_ensure_db() {
+  pg_as_user "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_DIR" -p "$PG_PORT" -d postgres >/dev/null <<SQL
+SELECT format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %L', '$PG_ROLE', '$PG_PASSWORD')
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_ROLE')\gexec
+SELECT format('CREATE DATABASE %I OWNER %I', '$PG_DB', '$PG_ROLE')
+  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$PG_DB')\gexec
+SQL
+}
+
+up_postgres() {
+  if [ "${KABAR_POSTGRES:-on}" = off ]; then log "postgres off (KABAR_POSTGRES=off)"; return; fi
+  if pg_ready; then
+    # Ours (this checkout's cluster, its socket in our folder): make sure of the role and database. Another
+    # cluster on the port is left alone, like a redis already there.
+    if [ -S "$PG_DIR/.s.PGSQL.$PG_PORT" ] && [ -n "$(postgres_pid)" ]; then pg_ensure_db; fi
+    pg_query_ok || { log "a PostgreSQL on 127.0.0.1:$PG_PORT does not let $PG_ROLE into $PG_DB (KABAR_PG_PORT?)"; return 1; }
+    log "postgres already up on 127.0.0.1:$PG_PORT"; return
+  fi
+  [ -x "$PG_BIN/pg_ctl" ] || { log "no PostgreSQL 15 in $PG_BIN (scripts/services.sh install)"; return 1; }
+  mkdir -p "$PG_DIR" "$RUN_DIR"
+  chown "$PG_USER:" "$PG_DIR" && chmod 750 "$PG_DIR"
+  pg_initdb
+  pg_write_conf
+  fresh_pidfile "$PG_PID" "$PG_USER"
+  log "starting postgres 15 on 127.0.0.1:$PG_PORT"
+  pg_as_user "$PG_BIN/pg_ctl" start -D "$PG_DATA" -l "$PG_LOG" -w -t 60 -s \
+    -o "-c config_file=$PG_CONF/postgresql.conf" >"$RUN_DIR/postgres-start.log" 2>&1 \
+    || { cat "$RUN_DIR/postgres-start.log" >&2; tail -n 30 "$PG_LOG" >&2 || true; return 1; }
+  for _ in $(seq 1 60); do pg_ready && break; sleep 0.5; done
+  pg_ensure_db
+  if pg_query_ok; then log "postgres healthy on postgresql://127.0.0.1:$PG_PORT/$PG_DB"; return; fi
+  log "postgres does not answer queries as $PG_ROLE; last log lines:"; tail -n 30 "$PG_LOG" >&2 || true
+  return 1
+}
+
+# Fast shutdown (SIGINT, what `pg_ctl stop -m fast` sends): clients are disconnected, a checkpoint is written.
+stop_postgres() { stop_daemon postgres "$PG_PID" "$PG_USER" postgres "$PG_MARKER" INT; }
+
 cmd_down() {
   stop_edge
   stop_es
+  stop_postgres
   stop_redis
   stop_rabbitmq
   epmd -port "$ERL_EPMD_PORT" -kill >/dev/null 2>&1 || true
@@ -362,14 +522,15 @@ cmd_status() {
   rabbitctl status >/dev/null 2>&1 && echo "rabbitmq: up" || echo "rabbitmq: down"
   redis-cli -p "$REDIS_PORT" ping 2>/dev/null || echo "redis: down"
   edge_health && echo "varnish: up on 127.0.0.1:$EDGE_PORT" || echo "varnish: down"
+  pg_ready && echo "postgres: up on 127.0.0.1:$PG_PORT" || echo "postgres: down"
 }
 
 case "${1:-up}" in
   install) install_packages; install_elasticsearch; install_users ;;
   up)
     install_packages; install_elasticsearch; install_users
-    up_redis; up_rabbitmq; up_elasticsearch; up_edge
-    echo "elasticsearch http://127.0.0.1:$ES_PORT  rabbitmq amqp://guest:guest@127.0.0.1:$RABBIT_PORT//  redis redis://127.0.0.1:$REDIS_PORT/0"
+    up_redis; up_rabbitmq; up_postgres; up_elasticsearch; up_edge
+    echo "elasticsearch http://127.0.0.1:$ES_PORT  rabbitmq amqp://guest:guest@127.0.0.1:$RABBIT_PORT//  redis redis://127.0.0.1:$REDIS_PORT/0  postgres postgresql://$PG_ROLE:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB"
     ;;
   down) cmd_down ;;
   status) cmd_status ;;
@@ -380,5 +541,7 @@ case "${1:-up}" in
   start-rabbitmq) up_rabbitmq ;;
   start-edge) up_edge ;;
   stop-edge) stop_edge ;;
-  *) echo "usage: $0 install|up|down|status|stop-es|start-es|restart-es|stop-rabbitmq|start-rabbitmq|start-edge|stop-edge" >&2; exit 2 ;;
+  start-postgres) install_users; up_postgres ;;
+  stop-postgres) stop_postgres ;;
+  *) echo "usage: $0 install|up|down|status|stop-es|start-es|restart-es|stop-rabbitmq|start-rabbitmq|start-edge|stop-edge|start-postgres|stop-postgres" >&2; exit 2 ;;
 esac

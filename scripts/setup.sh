@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything Kabar needs on a fresh Debian machine: system packages, Python deps, Elasticsearch.
+# Installs everything Kabar needs on a fresh Debian machine: system packages (PostgreSQL 15 among them),
+# Python deps, Elasticsearch.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -14,6 +15,8 @@ command -v curl >/dev/null || need+=(curl)
 # The edge cache in front of publish (deploy/varnish/kabar.vcl): Varnish 7.1 and xkey from varnish-modules.
 command -v varnishd >/dev/null || need+=(varnish)
 ls /usr/lib/*/varnish/vmods/libvmod_xkey.so >/dev/null 2>&1 || need+=(varnish-modules)
+# PostgreSQL 15 (reader comments); scripts/services.sh runs Kabar's own cluster as kabar-pg.
+[ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql)
 # LightGBM (the related-link reranker) links OpenMP.
 ldconfig -p | grep "libgomp.so.1" >/dev/null || need+=(libgomp1)
 if [ "${KABAR_SKIP_BROWSER:-0}" != 1 ]; then
@@ -21,12 +24,27 @@ if [ "${KABAR_SKIP_BROWSER:-0}" != 1 ]; then
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "[setup] apt-get install ${need[*]}"
+  # Debian's postgresql postinst creates and starts a system-wide "main" cluster on 5432 unless
+  # createcluster.conf turns it off (read by pg_conftool; ucf keeps an existing file on install).
+  cc=/etc/postgresql-common/createcluster.conf
+  mkdir -p "${cc%/*}"
+  if grep -qE '^[#[:space:]]*create_main_cluster[[:space:]]*=' "$cc" 2>/dev/null; then
+    sed -i -E 's/^[#[:space:]]*create_main_cluster[[:space:]]*=.*/create_main_cluster = false/' "$cc"
+  else
+    echo 'create_main_cluster = false' >>"$cc"
+  fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   # Debian's postinst may start system-wide daemons; Kabar runs its own under .local instead.
   pkill -u rabbitmq -f beam.smp 2>/dev/null || true
-  [ -f /var/run/redis/redis-server.pid ] && kill "$(cat /var/run/redis/redis-server.pid)" 2>/dev/null || true
-  [ -f /run/varnishd.pid ] && kill "$(cat /run/varnishd.pid)" 2>/dev/null || true
+  if [ -f /var/run/redis/redis-server.pid ]; then kill "$(cat /var/run/redis/redis-server.pid)" 2>/dev/null || true; fi
+  if [ -f /run/varnishd.pid ]; then kill "$(cat /run/varnishd.pid)" 2>/dev/null || true; fi
+  # A system cluster that exists anyway (from an earlier install) is stopped, never dropped.
+  if command -v pg_lsclusters >/dev/null; then
+    pg_lsclusters -h 2>/dev/null | awk '$4 == "online" {print $1, $2}' | while read -r version cluster; do
+      pg_ctlcluster "$version" "$cluster" stop 2>/dev/null || true
+    done
+  fi
 fi
 
 if [ ! -f .local/.pip-stamp ] || [ pyproject.toml -nt .local/.pip-stamp ]; then
