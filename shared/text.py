@@ -753,14 +753,19 @@ def cut_inline_links(text: str, cuts: list[tuple[int, str]]) -> str:
     """Text without each (offset, title) inline link that cut_inline_link would cut; stale ones are skipped.
 
     The links are taken highest offset first, each checked against the text as given and ending before
-    the one after it (a link that reaches into a later one's stretch is stale); the text is put together
-    once.
+    the next link's marker (a title never runs across another marker; one that would is stale); the text is
+    put together once. So each stretch between two markers is read by the link before it only, and the
+    cost stays linear however many markers a hostile body packs in front of long titles.
     """
     spans: list[tuple[int, int]] = []
-    stop = len(text)
+    stop = len(text)  # where the text still uncut by a later link ends
+    above = len(text)  # the next higher link's offset (whether or not it was cut)
+    current: int | None = None
     targets: dict[str, str] = {}
     for offset, title in sorted(cuts, key=lambda cut: cut[0], reverse=True):
-        span = _link_span(text, offset, title, stop, targets)
+        if offset != current:
+            above, current = (current if current is not None else above), offset
+        span = _link_span(text, offset, title, min(stop, above), targets)
         if span is not None:
             spans.append(span)
             stop = span[0]

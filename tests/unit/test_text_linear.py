@@ -249,6 +249,22 @@ def test_marker_scans_and_cuts_stay_within_budget(family: str) -> None:
         assert_within_budget("cut_inline_link", lambda: text.cut_inline_link(flat.text, offset, title), len(flat.text))
 
 
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "<p>Baca Juga:\ufb01\t/",  # found by Hypothesis: a ligature and blanks between short markers
+        "Baca: a ",
+        "Baca juga:" + " " * 50 + "x ",  # long blank runs inside each title
+    ],
+)
+def test_markers_each_given_the_long_title_that_follows_stay_within_budget(unit: str) -> None:
+    """Each marker's title runs over the markers after it: read up to the next marker, never past it."""
+    body = unit * (200_000 // len(unit))
+    cuts = _cuts_at_every_marker(body)
+    assert len(cuts) > 1000
+    assert_within_budget("cut_inline_links", lambda: text.cut_inline_links(body, cuts), len(body))
+
+
 def test_flat_body_with_thousands_of_links_is_found_and_cut() -> None:
     body = text.clean_body(_flat_links(10_000))
     assert len(body.links) == 12_500
