@@ -37,6 +37,7 @@ RABBIT_PORT = 5690
 RABBIT_DIST_PORT = 25690
 EPMD_PORT = 4390
 REDIS_PORT = 6395
+PG_PORT = 5442
 STACK_ENV = {
     "KABAR_LOCAL_DIR": str(LOCAL),
     "KABAR_ES_PORT": str(ES_PORT),
@@ -44,6 +45,7 @@ STACK_ENV = {
     "KABAR_RABBIT_DIST_PORT": str(RABBIT_DIST_PORT),
     "KABAR_EPMD_PORT": str(EPMD_PORT),
     "KABAR_REDIS_PORT": str(REDIS_PORT),
+    "KABAR_PG_PORT": str(PG_PORT),
     "KABAR_RABBIT_NODE": "kabarops@localhost",
     "KABAR_ES_HEAP": "512m",
 }
@@ -112,6 +114,7 @@ def stack() -> Iterator[dict[str, int]]:
             "rabbitmq": RABBIT_PORT,
             "rabbitmq-dist": RABBIT_DIST_PORT,
             "epmd": EPMD_PORT,
+            "postgres": PG_PORT,
         }.items():
             pids = pids_on_port(port)
             assert len(pids) == 1, f"{name}: expected one process on port {port}, got {pids}"
@@ -126,8 +129,8 @@ def stack() -> Iterator[dict[str, int]]:
 def test_every_daemon_listens_on_loopback_only(stack: dict[str, int]) -> None:
     pids = set(stack.values())
     mine = [(local, pid, name) for local, pid, name in listeners() if pid in pids]
-    # Elasticsearch HTTP and transport, Redis, AMQP, Erlang distribution, epmd (IPv4 and IPv6).
-    assert len(mine) >= 6, mine
+    # Elasticsearch HTTP and transport, Redis, AMQP, Erlang distribution, epmd (IPv4 and IPv6), PostgreSQL.
+    assert len(mine) >= 7, mine
     exposed = [row for row in mine if not LOOPBACK.match(row[0])]
     assert not exposed, f"listening beyond loopback: {exposed}"
 
@@ -138,6 +141,7 @@ def test_no_daemon_runs_as_root(stack: dict[str, int]) -> None:
         "redis": ("redis-server", "kabar-redis"),
         "rabbitmq": ("beam.smp", "kabar-rabbit"),
         "epmd": ("epmd", "kabar-rabbit"),
+        "postgres": ("postgres", "kabar-pg"),
     }
     for daemon, (comm, user) in expected.items():
         pid = stack[daemon]
