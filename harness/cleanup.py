@@ -1,4 +1,5 @@
-"""Removing everything a test, bench or demo run left under its prefix: indices, queues and Redis keys."""
+"""Removing everything a test, bench or demo run left under its prefix: indices, queues, Redis keys and its
+PostgreSQL schema."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import contextlib
 from kombu import Connection
 from redis import Redis
 
+from shared.db import drop_schema, make_engine
 from shared.es import IndexNames, create_client, drop_indices
 from shared.messaging import Queues
 from shared.settings import KabarSettings
@@ -27,7 +29,7 @@ def drop_queues(*, broker_url: str, prefix: str) -> None:
 
 
 def drop_prefix(prefix: str) -> None:
-    """Remove a prefix's indices, queues and Redis keys from the services in KABAR_* (best effort, never raises)."""
+    """Remove a prefix's indices, queues, Redis keys and schema from the KABAR_* services (best effort)."""
     settings = KabarSettings(prefix=prefix)
     with contextlib.suppress(Exception):
         es = create_client(settings)
@@ -37,3 +39,14 @@ def drop_prefix(prefix: str) -> None:
         drop_queues(broker_url=settings.broker_url, prefix=prefix)
     with contextlib.suppress(Exception), Redis.from_url(settings.redis_url) as redis:
         drop_redis_keys(redis, prefix)
+    with contextlib.suppress(Exception):
+        drop_prefix_schema(settings)
+
+
+def drop_prefix_schema(settings: KabarSettings) -> None:
+    """Drop the prefix's PostgreSQL schema (its comments)."""
+    engine = make_engine(settings, pool_size=1)
+    try:
+        drop_schema(engine, settings.prefix)
+    finally:
+        engine.dispose()

@@ -47,6 +47,8 @@ SCRIPT_KNOBS: dict[str, tuple[str, str, str]] = {
     "KABAR_EDGE_PORT": ("scripts/services.sh", "6081", "the edge cache's (Varnish's) reader port on loopback"),
     "KABAR_EDGE_ADMIN_PORT": ("scripts/services.sh", "6082", "Varnish's admin port (varnishadm) on loopback"),
     "KABAR_EDGE_MEMORY": ("scripts/services.sh", "256m", "the edge cache's storage (malloc)"),
+    "KABAR_POSTGRES": ("scripts/services.sh", "on", "`off`: `up` starts no PostgreSQL (reader comments need it)"),
+    "KABAR_PG_PORT": ("scripts/services.sh", "5432", "PostgreSQL's port on loopback"),
     "KABAR_SKIP_BROWSER": ("scripts/setup.sh", "0", "1: do not install Chromium (browser tests then fail)"),
     "KABAR_SKIP_VEGETA": ("scripts/setup.sh", "0", "1: do not build vegeta (open-loop benches use a Python driver)"),
     "KABAR_VEGETA_VERSION": ("scripts/setup.sh", "v12.13.0", "the vegeta release built from the Go proxy"),

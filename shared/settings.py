@@ -17,6 +17,9 @@ class KabarSettings(BaseSettings):
     es_request_timeout: float = 10.0
     broker_url: str = "amqp://guest:guest@127.0.0.1:5672//"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # PostgreSQL holds what Kabar is the only copy of (reader comments). Each prefix gets its own schema.
+    database_url: SecretStr = SecretStr("postgresql+psycopg://kabar:kabar@127.0.0.1:5432/kabar")
+    database_pool_size: int = Field(default=5, ge=1, le=100)
     # Prefix for every index, alias, queue and Redis key, so test runs and tenants never collide.
     prefix: str = Field(default="kabar", pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")
     site_url: str = "http://127.0.0.1:8002"

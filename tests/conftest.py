@@ -14,7 +14,7 @@ from elasticsearch import Elasticsearch
 from kombu import Connection
 from redis import Redis
 
-from harness.cleanup import drop_queues, drop_redis_keys
+from harness.cleanup import drop_prefix_schema, drop_queues, drop_redis_keys
 from harness.procs import Proc, free_port, kabar_env, start_api, start_worker, wait_until
 from services.index.celery_app import bootstrap
 from services.index.config import IndexSettings
@@ -59,6 +59,7 @@ def es(settings: IndexSettings, names: IndexNames) -> Iterator[Elasticsearch]:
     bootstrap(settings)
     yield client
     drop_indices(client, names)
+    drop_prefix_schema(settings)
     client.close()
 
 

@@ -17,6 +17,7 @@ from redis import Redis
 from services.index import metrics
 from services.index.config import IndexSettings
 from services.index.edge.purger import EdgePurger
+from shared.db import make_engine, migrate
 from shared.es import IndexNames, create_client, ensure_indices
 from shared.logging import configure_logging
 from shared.messaging import celery_config, declare_topology
@@ -152,12 +153,18 @@ def create_celery(settings: IndexSettings | None = None) -> KabarCelery:
 
 
 def bootstrap(settings: IndexSettings) -> None:
-    """Safe on every deploy: index template, first index behind the alias, queues and dead-letter queue."""
+    """Safe on every deploy: index template, first index behind the alias, queues and dead-letter queue, and the
+    prefix's PostgreSQL schema at the newest migration."""
     es = create_client(settings)
     try:
         ensure_indices(es, IndexNames(settings.prefix))
     finally:
         es.close()
+    engine = make_engine(settings, pool_size=1)
+    try:
+        migrate(engine, settings.prefix)
+    finally:
+        engine.dispose()
     app = Celery(set_as_current=False)
     app.conf.update(celery_config(broker_url=settings.broker_url, prefix=settings.prefix))
     with app.connection_for_write() as conn:

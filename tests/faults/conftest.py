@@ -21,6 +21,7 @@ from elasticsearch import Elasticsearch
 from kombu import Connection
 from redis import Redis
 
+from harness.cleanup import drop_prefix_schema
 from harness.procs import Proc, kabar_env, start_api, start_worker
 from services.index.celery_app import bootstrap
 from services.index.config import IndexSettings
@@ -43,6 +44,8 @@ STACK_ENV = {
     "KABAR_REDIS_PORT": str(REDIS_PORT),
     "KABAR_RABBIT_NODE": "kabarfaults@localhost",
     "KABAR_ES_HEAP": "512m",
+    # PostgreSQL is not what these tests break: the private stack uses the shared one (its own schema).
+    "KABAR_POSTGRES": "off",
 }
 ES_URL = f"http://127.0.0.1:{ES_PORT}"
 BROKER_URL = f"amqp://guest:guest@127.0.0.1:{RABBIT_PORT}//"
@@ -139,6 +142,8 @@ def faults_stack() -> Iterator[FaultStack]:
             proc.stop()
         with contextlib.suppress(Exception):  # the stack goes down anyway; this only saves disk
             drop_indices(es, names)
+        with contextlib.suppress(Exception):  # the shared PostgreSQL stays up: its schema must go
+            drop_prefix_schema(settings)
         es.close()
         redis.close()
         if os.environ.get("KABAR_FAULTS_KEEP_STACK") != "1":

@@ -15,7 +15,7 @@ from elasticsearch import Elasticsearch
 from kombu import Connection
 from redis import Redis
 
-from harness.cleanup import drop_queues, drop_redis_keys
+from harness.cleanup import drop_prefix_schema, drop_queues, drop_redis_keys
 from services.index import deadletters
 from services.index.celery_app import bootstrap
 from services.index.config import IndexSettings
@@ -35,6 +35,7 @@ def lone(prefix: str, unique: str, es: Elasticsearch, broker: Connection, redis:
     drop_indices(es, IndexNames(name))
     drop_queues(broker_url=broker.as_uri(include_password=True), prefix=name)
     drop_redis_keys(redis, name)
+    drop_prefix_schema(IndexSettings(prefix=name))
 
 
 def test_an_article_whose_worker_dies_on_every_delivery_reads_failed(

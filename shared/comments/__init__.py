@@ -1,0 +1,1 @@
+"""Reader comments: tables, migrations and (next) moderation rules."""
