@@ -1,4 +1,4 @@
-"""Operator commands: worker health, pipeline status, snapshots of Elasticsearch and Redis, state rebuild."""
+"""Operator commands: worker health, pipeline status, snapshots (Elasticsearch, Redis, PostgreSQL), state rebuild."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import base64
 import gzip
 import json
 import os
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,9 +16,11 @@ from typing import Any
 from celery import Celery
 from elasticsearch import Elasticsearch
 from redis import Redis
+from sqlalchemy.engine import make_url
 
 from services.index.indexing.state_rebuild import rebuild_state
 from shared.batching import chunks
+from shared.db import schema_name
 from shared.es import IndexNames, create_client
 from shared.events import Operation
 from shared.messaging import Queues, celery_config, queue_depths
@@ -27,6 +30,7 @@ from shared.settings import KabarSettings
 SNAPSHOT_REPOSITORY_SUFFIX = "fs-snapshots"
 REDIS_SNAPSHOT_SUFFIX = "redis-snapshots"
 REDIS_SNAPSHOT_FORMAT = 1
+POSTGRES_SNAPSHOT_SUFFIX = "postgres-snapshots"
 # Key families left out of Redis snapshots: rate-limit windows last a minute and a pending related-list
 # marker only debounces a task that a restore does not bring back; restoring either would only mislead.
 EPHEMERAL_KEY_FAMILIES = frozenset({"rate", "related"})
@@ -71,9 +75,9 @@ def snapshot_repository(prefix: str) -> str:
 
 
 def create_snapshot(
-    *, es: Elasticsearch, redis: Redis, prefix: str, snapshot_dir: Path, name: str | None = None
+    *, es: Elasticsearch, redis: Redis, database_url: str, prefix: str, snapshot_dir: Path, name: str | None = None
 ) -> dict[str, Any]:
-    """Snapshot the prefix's indices (with aliases), then its Redis keys under the same name."""
+    """Snapshot the prefix's indices (with aliases), its Redis keys and its PostgreSQL schema under one name."""
     repo = snapshot_repository(prefix)
     es.snapshot.create_repository(name=repo, repository={"type": "fs", "settings": {"location": repo}})
     name = name or f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 1_000_000}"
@@ -84,13 +88,16 @@ def create_snapshot(
     # is never behind the saved documents (and a restore's rebuild repairs the rare opposite case).
     path = redis_snapshot_path(snapshot_dir=snapshot_dir, prefix=prefix, name=name)
     keys = dump_redis(redis=redis, prefix=prefix, path=path, snapshot=name)
-    return {"snapshot": name, "redis_keys": keys, "redis_file": str(path)}
+    # Comments live only in PostgreSQL and refer to articles by uid: nothing to order against the others.
+    pg_path = snapshot_file(snapshot_dir=snapshot_dir, prefix=prefix, name=name, kind=POSTGRES_SNAPSHOT_SUFFIX)
+    dump_postgres(database_url=database_url, prefix=prefix, path=pg_path)
+    return {"snapshot": name, "redis_keys": keys, "redis_file": str(path), "postgres_file": str(pg_path)}
 
 
 def restore_snapshot(
-    *, es: Elasticsearch, redis: Redis, prefix: str, snapshot_dir: Path, name: str | None = None
+    *, es: Elasticsearch, redis: Redis, database_url: str, prefix: str, snapshot_dir: Path, name: str | None = None
 ) -> dict[str, Any]:
-    """Restore a snapshot (the latest by default): the prefix's indices, its Redis keys, then rebuild state."""
+    """Restore a snapshot (the latest by default): indices, Redis keys, PostgreSQL schema, then rebuild state."""
     repo = snapshot_repository(prefix)
     if name is None:
         snapshots = es.snapshot.get(repository=repo, snapshot="_all")["snapshots"]
@@ -113,7 +120,10 @@ def restore_snapshot(
     # restored document its state.
     redis_counts = restore_redis(redis=redis, prefix=prefix, path=path) if path.exists() else None
     rebuilt = rebuild_state(es=es, redis=redis, names=IndexNames(prefix), prefix=prefix)
-    return {"snapshot": name, "redis": redis_counts, "state_rebuild": rebuilt.as_dict()}
+    pg_path = snapshot_file(snapshot_dir=snapshot_dir, prefix=prefix, name=name, kind=POSTGRES_SNAPSHOT_SUFFIX)
+    # Snapshots from before comments have no dump: the schema is left as it is.
+    postgres = restore_postgres(database_url=database_url, prefix=prefix, path=pg_path) if pg_path.exists() else None
+    return {"snapshot": name, "redis": redis_counts, "state_rebuild": rebuilt.as_dict(), "postgres": postgres}
 
 
 def resolve_snapshot_dir(*, es: Elasticsearch, configured: Path | None) -> Path:
@@ -129,9 +139,54 @@ def resolve_snapshot_dir(*, es: Elasticsearch, configured: Path | None) -> Path:
     raise SystemExit("Elasticsearch's path.repo is not on this machine: set KABAR_SNAPSHOT_DIR for Redis snapshots")
 
 
-def redis_snapshot_path(*, snapshot_dir: Path, prefix: str, name: str) -> Path:
+def snapshot_file(*, snapshot_dir: Path, prefix: str, name: str, kind: str) -> Path:
     """Beside the Elasticsearch repository, never inside it: that folder's contents belong to Elasticsearch."""
-    return snapshot_dir / f"{prefix}-{REDIS_SNAPSHOT_SUFFIX}" / f"{name}.jsonl.gz"
+    suffix = ".jsonl.gz" if kind == REDIS_SNAPSHOT_SUFFIX else ".dump"
+    return snapshot_dir / f"{prefix}-{kind}" / f"{name}{suffix}"
+
+
+def redis_snapshot_path(*, snapshot_dir: Path, prefix: str, name: str) -> Path:
+    return snapshot_file(snapshot_dir=snapshot_dir, prefix=prefix, name=name, kind=REDIS_SNAPSHOT_SUFFIX)
+
+
+def _libpq(database_url: str) -> tuple[str, dict[str, str]]:
+    """SQLAlchemy's URL as pg_dump takes it: the driver name dropped, the password in the environment."""
+    url = make_url(database_url).set(drivername="postgresql")
+    env = {**os.environ, "PGPASSWORD": url.password or ""}
+    return url.set(password=None).render_as_string(hide_password=False), env
+
+
+def dump_postgres(*, database_url: str, prefix: str, path: Path) -> None:
+    """The prefix's schema in pg_dump's custom format (compressed; pg_restore brings back any part of it)."""
+    dsn, env = _libpq(database_url)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    subprocess.run(
+        ["pg_dump", "--format=custom", f"--schema={schema_name(prefix)}", f"--file={partial}", f"--dbname={dsn}"],
+        env=env,
+        check=True,
+        timeout=3600,
+    )
+    partial.replace(path)  # a dump cut short never poses as a snapshot
+
+
+def restore_postgres(*, database_url: str, prefix: str, path: Path) -> dict[str, Any]:
+    """Replace the prefix's schema with the dump's, in one transaction (all or nothing)."""
+    dsn, env = _libpq(database_url)
+    schema = schema_name(prefix)
+    drop = f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'
+    script = subprocess.run(
+        ["pg_restore", "--file=-", str(path)], env=env, check=True, capture_output=True, timeout=3600
+    )
+    subprocess.run(
+        ["psql", "--quiet", "--no-psqlrc", "--single-transaction", "--set=ON_ERROR_STOP=1", f"--dbname={dsn}"],
+        input=drop.encode() + b";\n" + script.stdout,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=3600,
+    )
+    return {"schema": schema, "file": str(path)}
 
 
 def _snapshot_keys(redis: Redis, prefix: str) -> Iterator[bytes]:
@@ -294,6 +349,7 @@ def _snapshot_create(args: argparse.Namespace) -> int:
         lambda es, redis, s: create_snapshot(
             es=es,
             redis=redis,
+            database_url=s.database_url.get_secret_value(),
             prefix=s.prefix,
             snapshot_dir=resolve_snapshot_dir(es=es, configured=s.snapshot_dir),
             name=args.name,
@@ -306,6 +362,7 @@ def _snapshot_restore(args: argparse.Namespace) -> int:
         lambda es, redis, s: restore_snapshot(
             es=es,
             redis=redis,
+            database_url=s.database_url.get_secret_value(),
             prefix=s.prefix,
             snapshot_dir=resolve_snapshot_dir(es=es, configured=s.snapshot_dir),
             name=args.name,

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 from elasticsearch import Elasticsearch
 from redis import Redis
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from harness.procs import Proc, operator_url, run_module, wait_until
 from services import ops
+from shared.comments.tables import Comment, Commenter
+from shared.db import make_engine
 from shared.es import IndexNames, delete_matching_indices
 from shared.settings import KabarSettings
 from tests.conftest import wait_for_search
@@ -77,6 +83,28 @@ def test_worker_health_and_status(stack_env: dict[str, str], worker: Proc) -> No
     assert '"queues"' in status.stdout
 
 
+def _comment(engine: Engine, article_uid: str, body: str) -> None:
+    """A comment row straight into the prefix's schema (comments have no API yet)."""
+    with Session(engine) as session, session.begin():
+        commenter = Commenter(newsroom="tempo", email_hash=hashlib.sha256(body.encode()).digest())
+        session.add(commenter)
+        session.flush()
+        session.add(
+            Comment(
+                submission_id=str(uuid.uuid4()),
+                newsroom="tempo",
+                article_uid=article_uid,
+                commenter_id=commenter.id,
+                author_name="Pembaca",
+                body=body,
+                body_hash=hashlib.sha256(body.encode()).digest(),
+                address_hash=b"\x00" * 32,
+                status="visible",
+                status_by="rule:post-moderation",
+            )
+        )
+
+
 def test_snapshot_and_restore(
     es: Elasticsearch,
     names: IndexNames,
@@ -96,9 +124,16 @@ def test_snapshot_and_restore(
     )
     assert isinstance(before, dict)
     snapshot_dir = ops.resolve_snapshot_dir(es=es, configured=None)
-    created = ops.create_snapshot(es=es, redis=redis, prefix=prefix, snapshot_dir=snapshot_dir)
+    database_url = KabarSettings().database_url.get_secret_value()
+    engine = make_engine(KabarSettings(prefix=prefix), pool_size=1)
+    _comment(engine, uid, "sebelum")
+    created = ops.create_snapshot(
+        es=es, redis=redis, database_url=database_url, prefix=prefix, snapshot_dir=snapshot_dir
+    )
     assert created["redis_keys"] >= 3  # the article's state, the API key and its newsroom's key set
     assert Path(created["redis_file"]).is_file()
+    assert Path(created["postgres_file"]).is_file()
+    _comment(engine, uid, "sesudah")
     # Written after the snapshot: the restore takes it away, in Elasticsearch and in Redis alike.
     later = ingest.post("/v1/articles", json={**seed_article, "external_id": "after-snapshot"})
     assert later.status_code == 202
@@ -111,7 +146,12 @@ def test_snapshot_and_restore(
         assert not es.indices.exists_alias(name=names.articles)
         redis.delete(*redis.scan_iter(match=f"{prefix}:*", count=1000))
         assert ingest.get("/v1/articles/snapshot-probe").status_code == 401
-        restored = ops.restore_snapshot(es=es, redis=redis, prefix=prefix, snapshot_dir=snapshot_dir)
+        restored = ops.restore_snapshot(
+            es=es, redis=redis, database_url=database_url, prefix=prefix, snapshot_dir=snapshot_dir
+        )
+        # Comments come back as they were: the one written after the snapshot is gone.
+        with engine.connect() as conn:
+            assert conn.execute(select(Comment.body)).scalars().all() == ["sebelum"]
         assert restored["snapshot"] == created["snapshot"]
         assert restored["redis"]["restored"] == created["redis_keys"]
         assert es.get(index=names.articles, id=uid)["_source"]["uid"] == uid
@@ -125,7 +165,9 @@ def test_snapshot_and_restore(
         update = ingest.post("/v1/articles", json={**seed_article, "external_id": "snapshot-probe", "title": "Baru"})
         assert update.status_code == 202 and update.json()["version"] == before["version"] + 1
     finally:
+        engine.dispose()
         shutil.rmtree(Path(created["redis_file"]).parent, ignore_errors=True)
+        shutil.rmtree(Path(created["postgres_file"]).parent, ignore_errors=True)
 
 
 def test_queue_depths_lists_every_queue(prefix: str, worker: Proc) -> None:
