@@ -137,13 +137,12 @@ def run_phase(
             break
         time.sleep(args.poll_ms / 1000)
     with deliveries.lock:
-        webhook = [deliveries.first.get((uid, "published"), float("inf")) - t for uid, t in start_at.items()]
-    return {
-        "visible": [visible.get(uid, float("inf")) - t for uid, t in start_at.items()],
-        "page": [page.get(uid, float("inf")) - t for uid, t in start_at.items()],
-        "webhook": webhook,
-        "early": [float(early)],
-    }
+        delivered_at = {uid: at for (uid, kind), at in deliveries.first.items() if kind == "published"}
+
+    def lags(seen: dict[str, float]) -> list[float]:
+        return [seen.get(uid, float("inf")) - t for uid, t in start_at.items()]
+
+    return {"visible": lags(visible), "page": lags(page), "webhook": lags(delivered_at), "early": [float(early)]}
 
 
 def measure(args: argparse.Namespace) -> dict[str, dict[str, list[float]]]:

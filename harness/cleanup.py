@@ -8,7 +8,7 @@ import contextlib
 from kombu import Connection
 from redis import Redis
 
-from shared.db import drop_schema, make_engine
+from shared.db import drop_schema, one_off_engine
 from shared.es import IndexNames, create_client, drop_indices
 from shared.messaging import Queues
 from shared.settings import KabarSettings
@@ -45,8 +45,5 @@ def drop_prefix(prefix: str) -> None:
 
 def drop_prefix_schema(settings: KabarSettings) -> None:
     """Drop the prefix's PostgreSQL schema (its comments)."""
-    engine = make_engine(settings, pool_size=1)
-    try:
+    with one_off_engine(settings) as engine:
         drop_schema(engine, settings.prefix)
-    finally:
-        engine.dispose()

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from services.index.indexing.state_rebuild import rebuild_state
 from shared.batching import chunks
-from shared.db import schema_name
+from shared.db import quoted_schema, schema_name
 from shared.es import IndexNames, create_client
 from shared.events import Operation
 from shared.messaging import Queues, celery_config, queue_depths
@@ -89,7 +89,7 @@ def create_snapshot(
     path = redis_snapshot_path(snapshot_dir=snapshot_dir, prefix=prefix, name=name)
     keys = dump_redis(redis=redis, prefix=prefix, path=path, snapshot=name)
     # Comments live only in PostgreSQL and refer to articles by uid: nothing to order against the others.
-    pg_path = snapshot_file(snapshot_dir=snapshot_dir, prefix=prefix, name=name, kind=POSTGRES_SNAPSHOT_SUFFIX)
+    pg_path = postgres_snapshot_path(snapshot_dir=snapshot_dir, prefix=prefix, name=name)
     dump_postgres(database_url=database_url, prefix=prefix, path=pg_path)
     return {"snapshot": name, "redis_keys": keys, "redis_file": str(path), "postgres_file": str(pg_path)}
 
@@ -120,7 +120,7 @@ def restore_snapshot(
     # restored document its state.
     redis_counts = restore_redis(redis=redis, prefix=prefix, path=path) if path.exists() else None
     rebuilt = rebuild_state(es=es, redis=redis, names=IndexNames(prefix), prefix=prefix)
-    pg_path = snapshot_file(snapshot_dir=snapshot_dir, prefix=prefix, name=name, kind=POSTGRES_SNAPSHOT_SUFFIX)
+    pg_path = postgres_snapshot_path(snapshot_dir=snapshot_dir, prefix=prefix, name=name)
     # Snapshots from before comments have no dump: the schema is left as it is.
     postgres = restore_postgres(database_url=database_url, prefix=prefix, path=pg_path) if pg_path.exists() else None
     return {"snapshot": name, "redis": redis_counts, "state_rebuild": rebuilt.as_dict(), "postgres": postgres}
@@ -139,14 +139,14 @@ def resolve_snapshot_dir(*, es: Elasticsearch, configured: Path | None) -> Path:
     raise SystemExit("Elasticsearch's path.repo is not on this machine: set KABAR_SNAPSHOT_DIR for Redis snapshots")
 
 
-def snapshot_file(*, snapshot_dir: Path, prefix: str, name: str, kind: str) -> Path:
-    """Beside the Elasticsearch repository, never inside it: that folder's contents belong to Elasticsearch."""
-    suffix = ".jsonl.gz" if kind == REDIS_SNAPSHOT_SUFFIX else ".dump"
-    return snapshot_dir / f"{prefix}-{kind}" / f"{name}{suffix}"
-
-
 def redis_snapshot_path(*, snapshot_dir: Path, prefix: str, name: str) -> Path:
-    return snapshot_file(snapshot_dir=snapshot_dir, prefix=prefix, name=name, kind=REDIS_SNAPSHOT_SUFFIX)
+    """Beside the Elasticsearch repository, never inside it: that folder's contents belong to Elasticsearch."""
+    return snapshot_dir / f"{prefix}-{REDIS_SNAPSHOT_SUFFIX}" / f"{name}.jsonl.gz"
+
+
+def postgres_snapshot_path(*, snapshot_dir: Path, prefix: str, name: str) -> Path:
+    """Beside the Redis file, for the same reason."""
+    return snapshot_dir / f"{prefix}-{POSTGRES_SNAPSHOT_SUFFIX}" / f"{name}.dump"
 
 
 def _libpq(database_url: str) -> tuple[str, dict[str, str]]:
@@ -174,7 +174,7 @@ def restore_postgres(*, database_url: str, prefix: str, path: Path) -> dict[str,
     """Replace the prefix's schema with the dump's, in one transaction (all or nothing)."""
     dsn, env = _libpq(database_url)
     schema = schema_name(prefix)
-    drop = f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'
+    drop = f"DROP SCHEMA IF EXISTS {quoted_schema(prefix)} CASCADE"
     script = subprocess.run(
         ["pg_restore", "--file=-", str(path)], env=env, check=True, capture_output=True, timeout=3600
     )

@@ -7,6 +7,8 @@ and the SQL stay unqualified and the same migrations build every prefix's schema
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -27,6 +29,11 @@ def _quoted(schema: str) -> str:
     return '"' + schema.replace('"', '""') + '"'
 
 
+def quoted_schema(prefix: str) -> str:
+    """The prefix's schema as an SQL identifier, for statements that name it."""
+    return _quoted(schema_name(prefix))
+
+
 def make_engine(settings: KabarSettings, *, pool_size: int | None = None) -> Engine:
     """An engine whose every connection works in the prefix's schema (created by `migrate`)."""
     schema = schema_name(settings.prefix)
@@ -36,6 +43,16 @@ def make_engine(settings: KabarSettings, *, pool_size: int | None = None) -> Eng
         pool_pre_ping=True,  # a restarted PostgreSQL costs one retry, not an error to a reader
         connect_args={"options": f"-c search_path={_quoted(schema)}", "connect_timeout": 5},
     )
+
+
+@contextmanager
+def one_off_engine(settings: KabarSettings) -> Iterator[Engine]:
+    """A one-connection engine for a single job (bootstrap, cleanup), disposed of afterwards."""
+    engine = make_engine(settings, pool_size=1)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def migrate(engine: Engine, prefix: str, *, revision: str = "head") -> None:
@@ -55,4 +72,4 @@ def migrate(engine: Engine, prefix: str, *, revision: str = "head") -> None:
 def drop_schema(engine: Engine, prefix: str) -> None:
     """Remove the prefix's schema and everything in it (tests and benches clean up with it)."""
     with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {_quoted(schema_name(prefix))} CASCADE"))
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {quoted_schema(prefix)} CASCADE"))

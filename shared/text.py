@@ -759,12 +759,11 @@ def cut_inline_links(text: str, cuts: list[tuple[int, str]]) -> str:
     """
     spans: list[tuple[int, int]] = []
     stop = len(text)  # where the text still uncut by a later link ends
-    above = len(text)  # the next higher link's offset (whether or not it was cut)
-    current: int | None = None
+    above = previous = len(text)  # the next higher link's offset (cut or not), and the last offset seen
     targets: dict[str, str] = {}
     for offset, title in sorted(cuts, key=lambda cut: cut[0], reverse=True):
-        if offset != current:
-            above, current = (current if current is not None else above), offset
+        if offset < previous:
+            above, previous = previous, offset
         span = _link_span(text, offset, title, min(stop, above), targets)
         if span is not None:
             spans.append(span)

@@ -17,7 +17,7 @@ from redis import Redis
 from services.index import metrics
 from services.index.config import IndexSettings
 from services.index.edge.purger import EdgePurger
-from shared.db import make_engine, migrate
+from shared.db import migrate, one_off_engine
 from shared.es import IndexNames, create_client, ensure_indices
 from shared.logging import configure_logging
 from shared.messaging import celery_config, declare_topology
@@ -160,11 +160,8 @@ def bootstrap(settings: IndexSettings) -> None:
         ensure_indices(es, IndexNames(settings.prefix))
     finally:
         es.close()
-    engine = make_engine(settings, pool_size=1)
-    try:
+    with one_off_engine(settings) as engine:
         migrate(engine, settings.prefix)
-    finally:
-        engine.dispose()
     app = Celery(set_as_current=False)
     app.conf.update(celery_config(broker_url=settings.broker_url, prefix=settings.prefix))
     with app.connection_for_write() as conn:
