@@ -265,6 +265,12 @@ class IndexNames:
     def related_template(self) -> str:
         return f"{self.prefix}-related-template"
 
+    @property
+    def comment_counts(self) -> str:
+        """One document per article with shown comments: how many, and when the newest came (lists, "most
+        discussed"). Kept apart from the article, whose external versions belong to the newsroom's revisions."""
+        return f"{self.prefix}-comment-counts"
+
     def new_related_index(self) -> str:
         return f"{self.prefix}-related-v{RELATED_TEMPLATE_VERSION}-{time.time_ns()}"
 
@@ -295,6 +301,17 @@ def create_client(settings: KabarSettings, **kwargs: Any) -> Elasticsearch:
 def create_async_client(settings: KabarSettings, **kwargs: Any) -> AsyncElasticsearch:
     """The asyncio twin of create_client (publish), with the same settings; callers own and close it."""
     return AsyncElasticsearch(**_client_options(settings), **kwargs)
+
+
+# Rebuildable from PostgreSQL at any time (the workers write absolute counts, versioned by when they were read).
+COMMENT_COUNT_MAPPINGS: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "newsroom": {"type": "keyword"},
+        "count": {"type": "integer"},
+        "last_comment_at": {"type": "date"},
+    },
+}
 
 
 def article_template_body(names: IndexNames) -> dict[str, Any]:
@@ -359,6 +376,13 @@ def ensure_indices(es: Elasticsearch, names: IndexNames) -> None:
         _related_behind_alias(es, names)
     else:
         es.indices.put_mapping(index=names.related, properties=RELATED_PROFILE_PROPERTIES)
+    if not es.indices.exists(index=names.comment_counts):
+        # Another process may create it between the check and here: that is the same index.
+        es.options(ignore_status=400).indices.create(
+            index=names.comment_counts,
+            settings={"number_of_shards": 1, "number_of_replicas": 0},
+            mappings=COMMENT_COUNT_MAPPINGS,
+        )
     es.cluster.health(index=names.articles, wait_for_status="yellow", timeout="30s")
 
 

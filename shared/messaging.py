@@ -21,11 +21,17 @@ TASK_WEBSUB_VERIFY = "kabar.notify.websub_verify"
 TASK_WEBSUB_DISTRIBUTE = "kabar.notify.websub_distribute"
 TASK_INDEXNOW_PING = "kabar.notify.indexnow"
 NOTIFY_TASKS = (TASK_WEBHOOK_DELIVER, TASK_WEBSUB_VERIFY, TASK_WEBSUB_DISTRIBUTE, TASK_INDEXNOW_PING)
+# Reader comments (shared/comments): a flood of them never delays indexing, so they have their own queue.
+TASK_COMMENT_SUBMIT = "kabar.comments.submit"  # moderate and store one submission (CommentSubmitted)
+TASK_COMMENT_REPORT = "kabar.comments.report"  # store one reader's report (CommentReported)
+TASK_COMMENT_CHANGED = "kabar.comments.changed"  # threads changed: recount into Elasticsearch, purge pages
+TASK_COMMENT_FORGET = "kabar.comments.forget"  # an article was deleted: delete its thread
+COMMENT_TASKS = (TASK_COMMENT_SUBMIT, TASK_COMMENT_REPORT, TASK_COMMENT_CHANGED, TASK_COMMENT_FORGET)
 
 
 @dataclass(frozen=True)
 class Queues:
-    """Queue names for one deployment prefix; indexing, related and notification work never share a queue."""
+    """Queue names for one deployment prefix; indexing, related, notification and comment work never share a queue."""
 
     prefix: str
 
@@ -42,6 +48,10 @@ class Queues:
         return f"{self.prefix}.notify"
 
     @property
+    def comments(self) -> str:
+        return f"{self.prefix}.comments"
+
+    @property
     def dead_letter(self) -> str:
         return f"{self.prefix}.dead"
 
@@ -55,7 +65,7 @@ class Queues:
 
     def all(self) -> tuple[str, ...]:
         """Every queue of this prefix (teardown, health)."""
-        return (self.index, self.related, self.notify, self.dead_letter, self.dead_notices)
+        return (self.index, self.related, self.notify, self.comments, self.dead_letter, self.dead_notices)
 
 
 def celery_config(*, broker_url: str, prefix: str, confirm_timeout: float = 5.0) -> dict[str, object]:
@@ -82,6 +92,7 @@ def celery_config(*, broker_url: str, prefix: str, confirm_timeout: float = 5.0)
             TASK_EDGE_PURGE: {"queue": Queues(prefix).index},
             TASK_EMBARGO_RELEASE: {"queue": Queues(prefix).index},
             **{name: {"queue": Queues(prefix).notify} for name in NOTIFY_TASKS},
+            **{name: {"queue": Queues(prefix).comments} for name in COMMENT_TASKS},
         },
     }
 
@@ -110,7 +121,7 @@ def task_queues(prefix: str) -> list[Queue]:
         Queue(
             name, Exchange(name, type="topic", durable=True), routing_key=name, durable=True, queue_arguments=arguments
         )
-        for name in (q.index, q.related, q.notify)
+        for name in (q.index, q.related, q.notify, q.comments)
     ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -36,3 +38,14 @@ class KabarSettings(BaseSettings):
     # WebSub callbacks on loopback or private addresses are refused (a hub that calls any URL it is given is
     # an SSRF hole into the network it runs in); on for tests, or when subscribers live on the same network.
     websub_allow_private_callbacks: bool = False
+    # Reader comments. Emails and addresses are stored only as HMAC-SHA256 hashes under this key (enough to
+    # rate-limit, ban and erase, never to read back): set a long random value in production and keep it,
+    # since a new key makes every known commenter a new one.
+    comment_hash_key: SecretStr = SecretStr("kabar-development-comment-key")
+    # The moderation mode and closing age a newsroom gets until it sets its own (comment policies).
+    comment_default_mode: Literal["pre", "post"] = "pre"
+    comment_close_after_days: int = Field(default=30, ge=0)
+    # Submissions per commenter and per address within this window before the rate rules refuse more.
+    comment_rate_window_seconds: int = Field(default=600, ge=1)
+    comment_max_per_commenter: int = Field(default=5, ge=1)
+    comment_max_per_address: int = Field(default=20, ge=1)

@@ -174,3 +174,20 @@ class CommentPolicy(Base):
     close_after_days: Mapped[int | None] = mapped_column(Integer)
     banned_words: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Moderator(Base):
+    """A person who moderates one newsroom's comments on the moderation page (`kabar moderators add`).
+
+    The moderation API needs none: it is the newsroom's system, authenticated by the newsroom's key.
+    """
+
+    __tablename__ = "moderators"
+    __table_args__ = (UniqueConstraint("newsroom", "username"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    newsroom: Mapped[str] = mapped_column(String(64))
+    username: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(200))  # hashlib.scrypt, with its parameters and salt
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
