@@ -126,7 +126,7 @@ def api_command(factory: str, *, port: int, workers: int = 1, log_level: str = "
 def worker_command(*, prefix: str, queues: Sequence[str], concurrency: int, node: str) -> list[str]:
     """The one Celery worker command line for local runs: compose's, plus three start-up flags.
 
-    `queues` are the prefix's queue kinds ("index", "related", "notify"). Gossip, mingle and the event
+    `queues` are the prefix's queue kinds ("index", "related", "notify", "comments"). Gossip, mingle and the event
     heartbeat are off: nothing here uses them (`kabar worker-health` pings over remote control,
     which stays on; nothing revokes tasks, which is what mingle syncs) and mingle delays every
     start. Compose keeps them for Flower, which shows workers from their heartbeats.
@@ -173,7 +173,7 @@ def start_worker(
     prefix: str,
     concurrency: int = 2,
     name: str = "worker",
-    queues: Sequence[str] = ("index", "related", "notify"),
+    queues: Sequence[str] = ("index", "related", "notify", "comments"),
 ) -> Proc:
     """A worker on the prefix's queues (kinds), returned once Celery says it is ready."""
     node = f"{name}-{time.time_ns()}"  # unique: Celery warns about, and mixes up, two workers of one name

@@ -62,10 +62,11 @@ def processes(prefix: str) -> dict[str, list[str]]:
         "ingest": api_command("services.ingest.app:create_app", port=INGEST_PORT, workers=2, log_level="info"),
         "publish": api_command("services.publish.app:create_app", port=PUBLISH_PORT, workers=2, log_level="info"),
         # Separate workers for indexing and related links, as deployed (see docker-compose.yml); on the demo's
-        # one machine the related worker also tells subscribers (compose gives that its own worker-notify).
+        # one machine the related worker also tells subscribers and moderates comments (compose gives those their
+        # own worker-notify and worker-comments).
         "worker": worker_command(prefix=prefix, queues=("index",), concurrency=2, node="demo-index"),
         "worker-related": worker_command(
-            prefix=prefix, queues=("related", "notify"), concurrency=1, node="demo-related"
+            prefix=prefix, queues=("related", "notify", "comments"), concurrency=1, node="demo-related"
         ),
     }
 

@@ -81,11 +81,12 @@ def broker(settings: IndexSettings, prefix: str) -> Iterator[Connection]:
 
 @pytest.fixture(scope="session")
 def worker(es: Elasticsearch, broker: Connection, stack_env: dict[str, str], prefix: str) -> Iterator[Proc]:
-    """Index and related work in separate workers, as deployed (compose, demo); yields the index worker."""
+    """Index work in one worker, related, notification and comment work in another (as the demo runs them);
+    yields the index worker."""
     index = start_worker(stack_env, prefix=prefix, queues=("index",))
     related_env = {**stack_env, "KABAR_WORKER_METRICS_PORT": str(free_port())}
     related = start_worker(
-        related_env, prefix=prefix, queues=("related", "notify"), name="worker-related", concurrency=1
+        related_env, prefix=prefix, queues=("related", "notify", "comments"), name="worker-related", concurrency=1
     )
     yield index
     related.stop()
