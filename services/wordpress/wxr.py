@@ -118,32 +118,35 @@ def _elements(source: Path) -> Iterator[tuple[str, Any]]:
             channel.remove(element)  # the tree never grows past one item
 
 
-def read_attachments(source: Path) -> dict[int, Attachment]:
-    """First pass: every attachment's URL and caption (its excerpt), by id."""
-    found: dict[int, Attachment] = {}
+@dataclass
+class ExportIndex:
+    """What the first pass learns: attachments by id, authors by login, and how many items of each type."""
+
+    attachments: dict[int, Attachment] = field(default_factory=dict)
+    authors: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def index(source: Path) -> ExportIndex:
+    """First pass: every attachment's URL and caption (its excerpt), the authors' display names, the counts."""
+    found = ExportIndex()
     for kind, element in _elements(source):
-        if kind != "item":
+        if kind == "author":
+            namespace, _ = _local(element.tag)
+            login = (element.findtext(f"{{{namespace}}}author_login") or "").strip()
+            display = (element.findtext(f"{{{namespace}}}author_display_name") or "").strip()
+            if login:
+                found.authors[login] = display or login
             continue
         item = _item(element)
-        if item is not None and item.post_type == "attachment" and item.attachment_url:
-            found[item.post_id] = Attachment(
+        if item is None:
+            continue
+        found.counts[item.post_type] = found.counts.get(item.post_type, 0) + 1
+        if item.post_type == "attachment" and item.attachment_url:
+            found.attachments[item.post_id] = Attachment(
                 url=item.attachment_url, caption=item.excerpt.strip() or None, title=item.title or None
             )
     return found
-
-
-def read_authors(source: Path) -> dict[str, str]:
-    """Login to display name, from the export's `<wp:author>` entries (they come before the items)."""
-    authors: dict[str, str] = {}
-    for kind, element in _elements(source):
-        if kind == "item":
-            break
-        namespace, _ = _local(element.tag)
-        login = element.findtext(f"{{{namespace}}}author_login") or ""
-        display = element.findtext(f"{{{namespace}}}author_display_name") or ""
-        if login:
-            authors[login.strip()] = display.strip() or login.strip()
-    return authors
 
 
 def iter_items(source: Path, *, post_type: str = "post") -> Iterator[WxrItem]:

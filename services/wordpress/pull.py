@@ -1,0 +1,224 @@
+"""Pull a WordPress site into Kabar through its REST API, incrementally, resumably and politely.
+
+The cursor is the GMT modification time of the last post Kabar accepted, kept in Redis per site. Each page
+is asked for afresh with `modified_after` = the cursor (posts ordered by modification time, oldest first),
+instead of walking page numbers: a post edited during the run moves to the end of the listing and would
+shift every later page by one, and a page-number walk would skip a post. The cursor moves only after Kabar
+answered 2xx for the page, so a run killed at any point resumes where Kabar's state ends; a page sent twice
+comes back `unchanged` (same version: the post's modification time).
+
+With an application password the bridge sees every status: published and scheduled posts are sent (a
+scheduled one with an embargo until its date), drafts, pending, private and trashed ones are unpublished.
+Deleted posts leave no trace in WordPress's API, so `reconcile` compares the ids WordPress lists with the
+ids the bridge has published and deletes the missing ones (unpublishes them when it cannot see every
+status, since a post it cannot see may only be private).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, SecretStr
+from redis import Redis
+from tqdm import tqdm
+
+from services.wordpress.http import BridgeHTTPError, request
+from services.wordpress.mapping import PUBLISHED, external_id, from_rest, gmt
+from services.wordpress.sink import IngestSink, Tally
+
+SCHEDULED = "future"
+# Every status an authenticated listing may ask for; a post in any of these but publish/future is unpublished.
+ALL_STATUSES = ("publish", "future", "draft", "pending", "private", "trash")
+
+
+class Site(BaseModel):
+    """One WordPress site feeding one newsroom (KABAR_WORDPRESS_SITES holds a JSON list of these)."""
+
+    url: str
+    newsroom: str
+    username: str | None = None
+    app_password: SecretStr | None = None
+
+    @property
+    def key(self) -> str:
+        """Names the site's cursor and published ids in Redis (a URL can be long and hold anything)."""
+        return hashlib.sha256(self.url.rstrip("/").lower().encode()).hexdigest()[:20]
+
+    @property
+    def authenticated(self) -> bool:
+        return bool(self.username and self.app_password)
+
+    def auth(self) -> tuple[str, str] | None:
+        if self.username and self.app_password:
+            return self.username, self.app_password.get_secret_value()
+        return None
+
+
+@dataclass
+class SiteState:
+    """The bridge's memory of one site, in Redis: the cursor and the post ids Kabar has as published."""
+
+    redis: Redis
+    prefix: str
+    site: Site
+
+    @property
+    def _base(self) -> str:
+        return f"{self.prefix}:wordpress:{self.site.key}"
+
+    def cursor(self) -> datetime | None:
+        raw = self.redis.get(f"{self._base}:cursor")
+        return datetime.fromisoformat(raw.decode() if isinstance(raw, bytes) else str(raw)) if raw else None
+
+    def advance(self, to: datetime) -> None:
+        # Never backwards: two runs of one site at once (a beat tick while an operator pulls) both move it on.
+        key = f"{self._base}:cursor"
+        current = self.cursor()
+        if current is None or to > current:
+            self.redis.set(key, to.isoformat())
+
+    def published(self, ids: list[int], removed: list[int]) -> None:
+        pipe = self.redis.pipeline()
+        if ids:
+            pipe.sadd(f"{self._base}:published", *ids)
+        if removed:
+            pipe.srem(f"{self._base}:published", *removed)
+        pipe.execute()
+
+    def published_ids(self) -> set[int]:
+        return {int(v) for v in self.redis.smembers(f"{self._base}:published")}
+
+    def reset(self) -> None:
+        self.redis.delete(f"{self._base}:cursor", f"{self._base}:published")
+
+
+def gmt_offset(wp: httpx.Client) -> timedelta:
+    """The site's offset from GMT (its REST index says it): `modified_after` compares local times."""
+    response = request(wp, "GET", "/wp-json/")
+    if response.status_code != 200:
+        raise BridgeHTTPError(f"GET /wp-json/: {response.status_code}")
+    return timedelta(hours=float(response.json().get("gmt_offset") or 0))
+
+
+def _pages(
+    wp: httpx.Client, site: Site, cursor: datetime | None, offset: timedelta, per_page: int
+) -> Iterator[tuple[list[dict[str, Any]], int]]:
+    """(posts, posts left including these) after the cursor, oldest modification first, one page at a time.
+
+    The caller moves the cursor between pages; each page is asked for with the cursor as it is then.
+    """
+    page = 1
+    while True:
+        params: dict[str, Any] = {"_embed": "1", "per_page": per_page, "orderby": "modified", "order": "asc"}
+        params["status"] = ",".join(ALL_STATUSES) if site.authenticated else PUBLISHED
+        if cursor is not None:
+            # One second back: `after` is exclusive, and posts edited in the cursor's second may be unsent.
+            params["modified_after"] = (cursor + offset - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S")
+        params["page"] = page
+        response = request(wp, "GET", "/wp-json/wp/v2/posts", params=params)
+        if response.status_code == 400 and page > 1:
+            return  # past the last page (rest_post_invalid_page_number)
+        if response.status_code != 200:
+            raise BridgeHTTPError(f"GET posts: {response.status_code} {response.text[:300]}")
+        posts = response.json()
+        if not posts:
+            return
+        left = int(response.headers.get("x-wp-total", len(posts)))
+        yield posts, left
+        newest = max(gmt(p.get("modified_gmt")) or datetime.min.replace(tzinfo=UTC) for p in posts)
+        if int(response.headers.get("x-wp-totalpages", 1)) <= page:
+            return
+        # More than a page of posts share the cursor's second (a bulk edit): only then walk page numbers,
+        # since asking again from the cursor would return the same page for ever.
+        stuck = cursor is not None and newest <= cursor + timedelta(seconds=1)
+        page = page + 1 if stuck else 1
+        cursor = max(cursor, newest) if cursor else newest
+
+
+def _split(posts: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[int], list[int]]:
+    """(articles to send, ids sent as published, ids to unpublish)."""
+    articles: list[dict[str, Any]] = []
+    shown: list[int] = []
+    hidden: list[int] = []
+    for post in posts:
+        status = post.get("status")
+        if status in (PUBLISHED, SCHEDULED):
+            article = from_rest(post)
+            if status == SCHEDULED and article.get("published_at"):
+                article["embargo_until"] = article["published_at"]
+            articles.append(article)
+            shown.append(int(post["id"]))
+        else:
+            hidden.append(int(post["id"]))
+    return articles, shown, hidden
+
+
+def pull(
+    site: Site,
+    *,
+    wp: httpx.Client,
+    sink: IngestSink,
+    state: SiteState,
+    per_page: int = 50,
+    progress: bool = False,
+) -> Tally:
+    """Send every post changed since the cursor; returns what Kabar answered."""
+    tally = Tally()
+    offset = gmt_offset(wp)
+    bar = tqdm(desc=f"pull {site.url}", unit="post", disable=not progress)
+    try:
+        for posts, left in _pages(wp, site, state.cursor(), offset, per_page):
+            if bar.total is None:
+                bar.total = left
+            articles, shown, hidden = _split(posts)
+            tally.add(sink.upsert(articles))
+            for post_id in hidden:
+                if sink.unpublish(external_id(post_id)):
+                    tally.unpublished += 1
+            state.published(shown, hidden)
+            newest = max(gmt(p.get("modified_gmt")) or datetime.min.replace(tzinfo=UTC) for p in posts)
+            state.advance(newest)
+            bar.update(len(posts))
+    finally:
+        bar.close()
+    return tally
+
+
+def listed_ids(wp: httpx.Client, site: Site, per_page: int = 100) -> set[int]:
+    """Every post id WordPress lists to the bridge (all statuses when authenticated)."""
+    ids: set[int] = set()
+    page = 1
+    while True:
+        params = {
+            "_fields": "id",
+            "per_page": per_page,
+            "page": page,
+            "status": ",".join(ALL_STATUSES) if site.authenticated else PUBLISHED,
+        }
+        response = request(wp, "GET", "/wp-json/wp/v2/posts", params=params)
+        if response.status_code == 400 and page > 1:
+            return ids
+        if response.status_code != 200:
+            raise BridgeHTTPError(f"GET post ids: {response.status_code}")
+        ids |= {int(p["id"]) for p in response.json()}
+        if page >= int(response.headers.get("x-wp-totalpages", 1)):
+            return ids
+        page += 1
+
+
+def reconcile(site: Site, *, wp: httpx.Client, sink: IngestSink, state: SiteState) -> Tally:
+    """Take down what Kabar has from this site and WordPress no longer lists."""
+    tally = Tally()
+    missing = sorted(state.published_ids() - listed_ids(wp, site))
+    for post_id in missing:
+        if site.authenticated:
+            tally.deleted += sink.delete(external_id(post_id))
+        else:
+            tally.unpublished += sink.unpublish(external_id(post_id))
+    state.published([], missing)
+    return tally
