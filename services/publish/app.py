@@ -27,12 +27,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
+from services.publish.comments.errors import CommentRefused
 from services.publish.config import PublishSettings
 from services.publish.microcache import MicroCache
 from services.publish.rendering import create_environment, render_page
-from services.publish.routes import api, feeds, indexnow, pages, websub
+from services.publish.routes import api, comments, feeds, indexnow, pages, websub
 from services.publish.security import CSP, OPERATOR_CSP, SecurityHeadersMiddleware
 from services.publish.surrogate import SurrogateMiddleware
+from shared.db import make_engine
 from shared.errors import (
     KabarError,
     http_problem,
@@ -100,6 +102,9 @@ def create_app(settings: PublishSettings | None = None) -> FastAPI:
             name="kabar-publish", broker_url=settings.broker_url, prefix=settings.prefix, confirm_timeout=5.0
         )
         declaring = asyncio.create_task(asyncio.to_thread(_declare, producer), name="declare-queues")
+        # Reader comments are read from PostgreSQL (in threads: the engine is synchronous). Creating the engine
+        # connects to nothing, so publish starts, and serves articles, while PostgreSQL is down.
+        db = make_engine(settings)
         state = {
             "settings": settings,
             "es": es,
@@ -107,6 +112,8 @@ def create_app(settings: PublishSettings | None = None) -> FastAPI:
             "names": IndexNames(settings.prefix),
             "jinja": create_environment(),
             "page_cache": page_cache,
+            "db": db,
+            "redis": redis,
         }
         try:
             async with _operator_server(create_operator_app(app, state=state), settings=settings):
@@ -118,6 +125,7 @@ def create_app(settings: PublishSettings | None = None) -> FastAPI:
             with contextlib.suppress(Exception):
                 await declaring
             producer.close()
+            db.dispose()
             await redis.aclose()
             await es.close()
 
@@ -150,6 +158,8 @@ def create_app(settings: PublishSettings | None = None) -> FastAPI:
     # The hub and the IndexNow key file before pages too: "/{key}.txt" would match the section route.
     app.include_router(websub.router)
     app.include_router(indexnow.router)
+    # Before pages, like the feeds: the comment routes are fixed paths pages must not shadow.
+    app.include_router(comments.router)
     app.include_router(pages.router)
     return app
 
@@ -265,6 +275,24 @@ def _install_error_pages(app: FastAPI) -> None:
         if _is_api(request):
             return kabar_problem(request, exc)
         return error_page(request, status=exc.status, detail=exc.detail)
+
+    @app.exception_handler(CommentRefused)
+    async def _comment_refused(request: Request, exc: CommentRefused) -> Response:
+        # The reason in the reader's language; a refusal is about this one form, so nothing may keep it.
+        response = render_page(
+            request,
+            "comment_notice.html",
+            {
+                "status": exc.status,
+                "title_key": "comments_closed" if exc.detail == "closed" else "comment_refused",
+                "text_key": f"comment_error_{exc.detail}",
+            },
+            status_code=exc.status,
+            max_age=0,
+        )
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

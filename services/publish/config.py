@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from shared.settings import KabarSettings
 
@@ -53,3 +53,19 @@ class PublishSettings(KabarSettings):
     websub_lease_seconds: int = Field(default=10 * 86_400, ge=1)
     websub_min_lease_seconds: int = Field(default=3_600, ge=1)
     websub_max_lease_seconds: int = Field(default=30 * 86_400, ge=1)
+    # Reader comments (services/publish/comments). Comment pages past the first of a thread, and the form.
+    comment_page_size: int = Field(default=20, ge=1, le=100)
+    # Replies shown under one comment; a thread is one level deep, so this bounds a page's size.
+    comment_max_replies: int = Field(default=50, ge=1, le=500)
+    # Signs the form's CSRF tokens, ALTCHA challenges and arithmetic questions. The default is for development
+    # and tests only: every deployment sets its own long random value (anyone who knows the key can mint
+    # tokens and skip the proof of work). Changing it only invalidates forms that are open at that moment.
+    comment_form_key: SecretStr = SecretStr("kabar-development-comment-form-key")
+    # ALTCHA proof of work: the browser tries up to this many SHA-256 hashes (half on average); 100,000 is
+    # about a tenth of a second on a phone, and costs a bot that much per comment.
+    comment_pow_max_number: int = Field(default=100_000, ge=1_000, le=10_000_000)
+    # A form (its CSRF token, challenge and question) is good this long after it was opened.
+    comment_form_ttl_seconds: int = Field(default=3_600, ge=60)
+    # The no-JavaScript path (arithmetic question) refuses forms sent sooner than this after they were opened:
+    # people take longer than that to write anything; scripts do not.
+    comment_min_fill_seconds: float = Field(default=3.0, ge=0)

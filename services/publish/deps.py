@@ -9,10 +9,13 @@ from typing import Annotated, Literal
 from elasticsearch import AsyncElasticsearch
 from fastapi import Depends, Query, Request
 from pydantic import BeforeValidator
+from redis.asyncio import Redis
+from sqlalchemy import Engine
 
 from services.publish.config import PublishSettings
 from services.publish.search import SearchParams
 from shared.es import IndexNames
+from shared.producer import TaskProducer
 
 
 def get_es(request: Request) -> AsyncElasticsearch:
@@ -21,6 +24,18 @@ def get_es(request: Request) -> AsyncElasticsearch:
 
 def get_names(request: Request) -> IndexNames:
     return request.state.names
+
+
+def get_db(request: Request) -> Engine:
+    return request.state.db
+
+
+def get_redis(request: Request) -> Redis:
+    return request.state.redis
+
+
+def get_producer(request: Request) -> TaskProducer:
+    return request.state.producer
 
 
 def get_settings(request: Request) -> PublishSettings:
@@ -92,3 +107,6 @@ NamesDep = Annotated[IndexNames, Depends(get_names)]
 SettingsDep = Annotated[PublishSettings, Depends(get_settings)]
 LocaleDep = Annotated[str, Depends(get_locale)]
 SearchDep = Annotated[SearchParams, Depends(search_params)]
+DbDep = Annotated[Engine, Depends(get_db)]
+RedisDep = Annotated[Redis, Depends(get_redis)]
+ProducerDep = Annotated[TaskProducer, Depends(get_producer)]

@@ -2,33 +2,57 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
+from elasticsearch import AsyncElasticsearch
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Engine
 
 from services.publish import repository, search, service
-from services.publish.deps import EsDep, LocaleDep, NamesDep, SearchDep, SettingsDep
+from services.publish.comments import service as comments
+from services.publish.comments.counts import comment_counts as counts_of
+from services.publish.comments.counts import most_discussed, with_counts
+from services.publish.comments.errors import CommentsUnavailable
+from services.publish.comments.views import thread_context
+from services.publish.config import PublishSettings
+from services.publish.deps import DbDep, EsDep, LocaleDep, NamesDep, SearchDep, SettingsDep
 from services.publish.rendering import render_html, render_page, respond_html
 from services.publish.surrogate import edge_cacheable, mark
 from services.publish.views import article_context, list_item, page_links
+from shared.es import IndexNames
 from shared.purge import HOME, article_key, author_key, section_key, shows_key, tag_key
 
 router = APIRouter(include_in_schema=False)
 PageDep = Annotated[int, Query(ge=1, le=500)]
+MOST_DISCUSSED = 5
 
 
 @router.get("/")
 async def home(request: Request, es: EsDep, names: NamesDep, locale: LocaleDep) -> Response:
     edge_cacheable(request, HOME)
     data = await repository.home(es=es, names=names)
-    mark(request, *_shown(*data["items"], *(i for s in data["sections"] for i in s["items"])))
-    items = [list_item(i, locale=locale) for i in data["items"]]
-    sections = [{**s, "items": [list_item(i, locale=locale) for i in s["items"]]} for s in data["sections"]]
+    listed = [*data["items"], *(i for s in data["sections"] for i in s["items"])]
+    counts, discussed = await asyncio.gather(
+        counts_of(es=es, names=names, uids=[i["uid"] for i in listed if i.get("uid")]),
+        most_discussed(es=es, names=names, size=MOST_DISCUSSED),
+    )
+    mark(request, *_shown(*listed, *discussed))
+    items = [list_item(i, locale=locale) for i in with_counts(data["items"], counts)]
+    sections = [
+        {**s, "items": [list_item(i, locale=locale) for i in with_counts(s["items"], counts)]} for s in data["sections"]
+    ]
     return render_page(
         request,
         "home.html",
-        {"items": items, "sections": sections, "canonical_path": "/", "feed_path": "/rss.xml"},
+        {
+            "items": items,
+            "sections": sections,
+            "most_discussed": [list_item(i, locale=locale) for i in discussed],
+            "canonical_path": "/",
+            "feed_path": "/rss.xml",
+        },
         last_modified=service.last_modified(*data["items"][:1]),
     )
 
@@ -38,7 +62,8 @@ async def search_page(
     request: Request, es: EsDep, names: NamesDep, settings: SettingsDep, locale: LocaleDep, params: SearchDep
 ) -> Response:
     result = await search.search(es=es, names=names, params=params, max_chars=settings.max_query_chars)
-    result["results"] = [list_item(r, locale=locale) for r in result["results"]]
+    counts = await counts_of(es=es, names=names, uids=[r["uid"] for r in result["results"] if r.get("uid")])
+    result["results"] = [list_item(r, locale=locale) for r in with_counts(result["results"], counts)]
     query = {**result["filters"], "q": result["q"], "sort": params.sort if params.sort != "relevance" else None}
     if locale != settings.default_locale:
         query["lang"] = locale
@@ -71,7 +96,7 @@ async def tag_page(
     listing = await service.facet_listing(
         es=es, names=names, field="tags", value=tag, page=page, size=settings.page_size
     )
-    return _listing(request, listing, kind="tag", locale=locale)
+    return await _listing(request, listing, es=es, names=names, kind="tag", locale=locale)
 
 
 @router.get("/penulis/{author}")
@@ -88,7 +113,7 @@ async def author_page(
     listing = await service.facet_listing(
         es=es, names=names, field="authors", value=author, page=page, size=settings.page_size
     )
-    return _listing(request, listing, kind="author", locale=locale)
+    return await _listing(request, listing, es=es, names=names, kind="author", locale=locale)
 
 
 @router.get("/{section}")
@@ -103,12 +128,14 @@ async def section_page(
 ) -> Response:
     edge_cacheable(request, section_key(section))
     listing = await service.section_listing(es=es, names=names, slug=section, page=page, size=settings.page_size)
-    return _listing(request, listing, kind="section", locale=locale, feed_path=f"/{section}/rss.xml")
+    return await _listing(
+        request, listing, es=es, names=names, kind="section", locale=locale, feed_path=f"/{section}/rss.xml"
+    )
 
 
 @router.get("/{section}/{year}/{month}/{day}/{slug_uid}")
 async def article_page(
-    slug_uid: str, request: Request, es: EsDep, names: NamesDep, settings: SettingsDep, locale: LocaleDep
+    slug_uid: str, request: Request, es: EsDep, names: NamesDep, db: DbDep, settings: SettingsDep, locale: LocaleDep
 ) -> Response:
     """An article at its readable URL; any other path to the same uid is redirected (301)."""
     edge_cacheable(request, article=True)
@@ -127,11 +154,35 @@ async def article_page(
     context = article_context(
         article, related, locale=locale, base_url=settings.site_url.rstrip("/"), site_name=settings.site_name
     )
+    context["thread"] = await _first_thread_page(article, db=db, settings=settings, locale=locale)
     body = render_html(request, "article.html", context)
     shown = [article["uid"], *(item["uid"] for item in related)]
     mark(request, *_shown(*related))
-    request.state.page_cache.put(key, body, service.last_modified(article), uids=shown)
+    if context["thread"]["available"]:
+        request.state.page_cache.put(key, body, service.last_modified(article), uids=shown)
+    else:
+        # The notice in place of the thread must not outlive PostgreSQL's outage in any cache.
+        request.state.edge_cacheable = False
     return respond_html(request, body, last_modified=service.last_modified(article))
+
+
+async def _first_thread_page(article: dict, *, db: Engine, settings: PublishSettings, locale: str) -> dict:
+    """The thread as the article page shows it (page 1, oldest first), or a notice when PostgreSQL is down."""
+    try:
+        page = await comments.thread(engine=db, settings=settings, article=article, page=1, order="lama")
+    except CommentsUnavailable:
+        return thread_context(
+            None, uid=article["uid"], number=1, order="lama", size=settings.comment_page_size, open_=False, locale=None
+        )
+    return thread_context(
+        page,
+        uid=article["uid"],
+        number=1,
+        order="lama",
+        size=settings.comment_page_size,
+        open_=comments.is_open(page, article),
+        locale=locale if locale != settings.default_locale else None,
+    )
 
 
 def _shown(*items: dict) -> list[str]:
@@ -139,9 +190,19 @@ def _shown(*items: dict) -> list[str]:
     return [shows_key(i["uid"]) for i in items if i.get("uid")]
 
 
-def _listing(request: Request, listing: dict, *, kind: str, locale: str, feed_path: str | None = None) -> Response:
+async def _listing(
+    request: Request,
+    listing: dict,
+    *,
+    es: AsyncElasticsearch,
+    names: IndexNames,
+    kind: str,
+    locale: str,
+    feed_path: str | None = None,
+) -> Response:
     mark(request, *_shown(*listing["items"]))
-    items = [list_item(i, locale=locale) for i in listing["items"]]
+    counts = await counts_of(es=es, names=names, uids=[i["uid"] for i in listing["items"] if i.get("uid")])
+    items = [list_item(i, locale=locale) for i in with_counts(listing["items"], counts)]
     params = {"lang": request.query_params.get("lang")}
     return render_page(
         request,

@@ -1,0 +1,1 @@
+"""Reader comments on the publish side: the thread, the form and its guards, the status of a submission."""
