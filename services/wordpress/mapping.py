@@ -15,8 +15,11 @@ from services.wordpress.content import clean_content
 from services.wordpress.wxr import Attachment, WxrItem
 from shared.text import strip_tags
 
-# Post statuses readers may see; every other one (draft, pending, private, future, trash) is unpublished.
+# Post statuses readers may see: now, or (scheduled) from the post's date, as an embargo. Every other one
+# (draft, pending, private, trash) is unpublished.
 PUBLISHED = "publish"
+SCHEDULED = "future"
+SENT = (PUBLISHED, SCHEDULED)
 
 
 def external_id(post_id: int) -> str:
@@ -33,10 +36,19 @@ def gmt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace(" ", "T")).replace(tzinfo=UTC)
 
 
-def version_of(modified: datetime | None, published: datetime | None) -> int | None:
-    """The modification time in seconds: later edits have larger versions, a re-sent post the same one."""
+def version_of(modified: datetime | None, published: datetime | None, *, rendered: bool, live: bool) -> int | None:
+    """The post's version: its modification time in seconds, then two tie-breaks in the low bits.
+
+    - `live` (published now, not scheduled): WordPress publishes a scheduled post without touching its
+      modification time, and Kabar refuses a second, different article under a version it has already.
+    - `rendered` (the site's own HTML, from the REST API or the plugin, over our reading of the raw text in
+      an export): an import after a pull never replaces the site's rendering with a rougher one, and a pull
+      after an import upgrades it.
+    """
     when = modified or published
-    return int(when.timestamp()) if when else None
+    if when is None:
+        return None
+    return int(when.timestamp()) * 4 + (2 if rendered else 0) + (1 if live else 0)
 
 
 def _plain(fragment: str) -> str:
@@ -46,6 +58,8 @@ def _plain(fragment: str) -> str:
 def _article(
     *,
     post_id: int,
+    status: str,
+    rendered: bool,
     title: str,
     content: str,
     excerpt: str,
@@ -67,8 +81,10 @@ def _article(
         "published_at": published.isoformat() if published else None,
         "updated_at": modified.isoformat() if modified and modified != published else None,
         "canonical_url": link,
-        "version": version_of(modified, published),
+        "version": version_of(modified, published, rendered=rendered, live=status == PUBLISHED),
     }
+    if status == SCHEDULED and published is not None:
+        article["embargo_until"] = published.isoformat()
     dek = _plain(excerpt)
     if dek:
         article["dek"] = dek[:1000]
@@ -94,6 +110,8 @@ def from_rest(post: dict[str, Any]) -> dict[str, Any]:
     """A post of `GET /wp-json/wp/v2/posts?_embed`."""
     return _article(
         post_id=int(post["id"]),
+        status=post.get("status", PUBLISHED),
+        rendered=True,
         title=(post.get("title") or {}).get("rendered", ""),
         content=(post.get("content") or {}).get("rendered", ""),
         excerpt=(post.get("excerpt") or {}).get("rendered", ""),
@@ -113,6 +131,8 @@ def from_wxr(item: WxrItem, *, authors: dict[str, str], attachments: dict[int, A
     creator = item.creator or ""
     return _article(
         post_id=item.post_id,
+        status=item.status,
+        rendered=False,
         title=item.title,
         content=item.content,
         excerpt=item.excerpt,

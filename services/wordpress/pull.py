@@ -28,10 +28,9 @@ from redis import Redis
 from tqdm import tqdm
 
 from services.wordpress.http import BridgeHTTPError, request
-from services.wordpress.mapping import PUBLISHED, external_id, from_rest, gmt
+from services.wordpress.mapping import PUBLISHED, SENT, external_id, from_rest, gmt
 from services.wordpress.sink import IngestSink, Tally
 
-SCHEDULED = "future"
 # Every status an authenticated listing may ask for; a post in any of these but publish/future is unpublished.
 ALL_STATUSES = ("publish", "future", "draft", "pending", "private", "trash")
 
@@ -146,12 +145,8 @@ def _split(posts: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[int]
     shown: list[int] = []
     hidden: list[int] = []
     for post in posts:
-        status = post.get("status")
-        if status in (PUBLISHED, SCHEDULED):
-            article = from_rest(post)
-            if status == SCHEDULED and article.get("published_at"):
-                article["embargo_until"] = article["published_at"]
-            articles.append(article)
+        if post.get("status") in SENT:
+            articles.append(from_rest(post))
             shown.append(int(post["id"]))
         else:
             hidden.append(int(post["id"]))

@@ -21,6 +21,8 @@ class Tally:
 
     accepted: int = 0
     unchanged: int = 0
+    # Kabar holds a newer version already (an import after a pull, whose rendering ranks higher): not an error.
+    superseded: int = 0
     rejected: int = 0
     unpublished: int = 0
     deleted: int = 0
@@ -29,10 +31,11 @@ class Tally:
     def add(self, other: Tally) -> None:
         self.accepted += other.accepted
         self.unchanged += other.unchanged
+        self.superseded += other.superseded
         self.rejected += other.rejected
         self.unpublished += other.unpublished
         self.deleted += other.deleted
-        self.problems += other.problems[: max(0, 20 - len(self.problems))]
+        self.problems += other.problems[: max(0, 20 - len(self.problems))]  # a sample, not a log
 
 
 class IngestSink:
@@ -52,8 +55,16 @@ class IngestSink:
             result = response.json()
             tally.accepted += result["accepted"]
             tally.unchanged += result["unchanged"]
-            tally.rejected += result["rejected"]
-            tally.problems += [item for item in result["items"] if item["result"] == "rejected"][:20]
+            for item in result["items"]:
+                if item["result"] != "rejected":
+                    continue
+                problem = item.get("problem") or {}
+                stored = problem.get("stored_version")
+                if problem.get("status") == 409 and stored and stored > (chunk[item["index"]].get("version") or 0):
+                    tally.superseded += 1
+                else:
+                    tally.rejected += 1
+                    tally.problems.append(item)
         return tally
 
     def _remove(self, external_id: str, *, delete: bool) -> bool:

@@ -142,10 +142,11 @@ def test_wxr_posts_map_to_articles_with_their_featured_image(tmp_path: Path) -> 
             _item(3, post_type="page"),
         ],
     )
-    authors = wxr.read_authors(source)
-    attachments = wxr.read_attachments(source)
+    export = wxr.index(source)
+    authors, attachments = export.authors, export.attachments
     items = list(wxr.iter_items(source))
     assert authors == {"rag": "R. A. G."}
+    assert export.counts == {"post": 2, "attachment": 1, "page": 1}
     assert [(i.post_id, i.status) for i in items] == [(1, "publish"), (2, "draft")]
     article = mapping.from_wxr(items[0], authors=authors, attachments=attachments)
     assert article == {
@@ -158,16 +159,17 @@ def test_wxr_posts_map_to_articles_with_their_featured_image(tmp_path: Path) -> 
         "published_at": "2024-05-01T03:04:05+00:00",
         "updated_at": "2024-05-02T03:04:05+00:00",
         "canonical_url": "https://situs.id/1/",
-        "version": 1714619045,
+        "version": 1714619045 * 4 + 1,  # not the site's rendering (+2), published (+1)
         "images": [{"url": "https://situs.id/a.jpg", "caption": "Foto: ANT"}],
     }
 
 
-def test_rest_and_wxr_give_the_same_article_for_the_same_post(tmp_path: Path) -> None:
+def test_rest_and_wxr_give_the_same_article_for_the_same_post_and_the_site_rendering_wins(tmp_path: Path) -> None:
     source = _write(tmp_path / "a.xml", [_item(1, body="<p>Isi <b>tebal</b>.</p>", excerpt="<p>Dek</p>")])
     item = next(wxr.iter_items(source))
     rest = {
         "id": 1,
+        "status": "publish",
         "date_gmt": "2024-05-01T03:04:05",
         "modified_gmt": "2024-05-02T03:04:05",
         "link": "https://situs.id/1/",
@@ -182,7 +184,20 @@ def test_rest_and_wxr_give_the_same_article_for_the_same_post(tmp_path: Path) ->
             ],
         },
     }
-    assert mapping.from_rest(rest) == mapping.from_wxr(item, authors={"rag": "R. A. G."}, attachments={})
+    pulled = mapping.from_rest(rest)
+    imported = mapping.from_wxr(item, authors={"rag": "R. A. G."}, attachments={})
+    assert pulled.pop("version") > imported.pop("version")
+    assert pulled == imported
+
+
+def test_a_scheduled_post_is_embargoed_and_its_publication_is_a_newer_version() -> None:
+    post = {"id": 4, "status": "future", "date_gmt": "2030-01-01T00:00:00", "modified_gmt": "2029-12-01T00:00:00"}
+    post |= {"title": {"rendered": "Nanti"}, "content": {"rendered": "<p>x</p>"}}
+    scheduled = mapping.from_rest(post)
+    published = mapping.from_rest({**post, "status": "publish"})
+    assert scheduled["embargo_until"] == "2030-01-01T00:00:00+00:00"
+    assert "embargo_until" not in published
+    assert published["version"] == scheduled["version"] + 1
 
 
 def test_entities_and_dtds_are_refused_never_expanded(tmp_path: Path) -> None:
