@@ -12,11 +12,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis import Redis
 
+from services.ingest.comments import upkeep
+from services.ingest.comments.errors import install_database_errors
+from services.ingest.comments.notify import Notifier
+from services.ingest.comments.pages import router as moderation_page_router
+from services.ingest.comments.routes import router as comments_router
 from services.ingest.config import IngestSettings
 from services.ingest.limits import RequestSizeLimit
 from services.ingest.publisher import EventPublisher
 from services.ingest.routes import router
 from services.ingest.webhook_routes import router as webhook_router
+from shared.db import make_engine
 from shared.errors import install_problem_handlers, validation_problem
 from shared.logging import configure_logging
 from shared.observability import INGEST_RESULTS, install_observability
@@ -41,14 +47,23 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             publisher.declare()
         except Exception:  # the broker may come up later; publishing answers 503 until then
             structlog.get_logger().warning("ingest.broker_unavailable_at_start")
+        # Comments only: connects on first use, so ingest and its article API start without PostgreSQL.
+        engine = make_engine(settings)
+        notifier = Notifier(
+            producer=publisher.producer, redis=redis, prefix=settings.prefix, retry_after=settings.retry_after_seconds
+        )
+        comments_upkeep = upkeep.start(engine=engine, notifier=notifier, every=settings.moderation_refresh_seconds)
         try:
             yield {
                 "settings": settings,
                 "redis": redis,
                 "publisher": publisher,
                 "store": StateStore(redis, settings.prefix),
+                "engine": engine,
             }
         finally:
+            comments_upkeep.cancel()
+            engine.dispose()
             publisher.close()
             redis.close()
 
@@ -63,6 +78,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         ),
     )
     install_problem_handlers(app)
+    install_database_errors(app)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -73,6 +89,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     install_observability(app, service="ingest", checks=readiness_checks())
     app.include_router(router)
     app.include_router(webhook_router)
+    app.include_router(comments_router)
+    app.include_router(moderation_page_router)
     # Added last, so it is the outermost middleware: oversized bodies are refused before anything reads them.
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from shared.settings import KabarSettings
 
@@ -29,6 +29,19 @@ class IngestSettings(KabarSettings):
 
     # Webhook subscriptions one newsroom may hold.
     webhook_max_per_newsroom: int = Field(default=20, ge=1)
+
+    # The moderation page (/moderasi). Its session cookie and CSRF tokens are signed with this key: set a long
+    # random value in production (a new one logs every moderator out, nothing else).
+    moderation_session_secret: SecretStr = SecretStr("kabar-development-moderation-secret")
+    moderation_cookie_name: str = Field(default="kabar_moderasi", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    # A moderator logs in again after this long, however active.
+    moderation_session_seconds: int = Field(default=8 * 3600, ge=60)
+    # Cookies marked Secure: unset, when the request came over https (uvicorn --proxy-headers behind a proxy).
+    moderation_cookie_secure: bool | None = None
+    # Login attempts per client address and minute: each costs an scrypt, and passwords must not be guessable.
+    moderation_login_per_minute: int = Field(default=10, ge=1)
+    # How often the comment queue gauges are recounted and unsent thread changes are sent again.
+    moderation_refresh_seconds: float = Field(default=15.0, gt=0)
 
     @property
     def article_limit_per_minute(self) -> int:
