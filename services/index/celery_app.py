@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -13,11 +13,12 @@ from elastic_transport import ConnectionError as ESConnectionError
 from elastic_transport import Urllib3HttpNode
 from elasticsearch import Elasticsearch
 from redis import Redis
+from sqlalchemy import Engine
 
 from services.index import metrics
 from services.index.config import IndexSettings
 from services.index.edge.purger import EdgePurger
-from shared.db import migrate, one_off_engine
+from shared.db import make_engine, migrate, one_off_engine
 from shared.es import IndexNames, create_client, ensure_indices
 from shared.logging import configure_logging
 from shared.messaging import celery_config, declare_topology
@@ -56,6 +57,15 @@ class WorkerContext:
     names: IndexNames
     # None when no edge is configured (KABAR_EDGE_URLS empty).
     edge: EdgePurger | None = None
+    _db: Engine | None = field(default=None, repr=False)
+
+    @property
+    def db(self) -> Engine:
+        """PostgreSQL (comments), connected on first use: only comment tasks need it. One connection, since a
+        worker process runs one task at a time."""
+        if self._db is None:
+            self._db = make_engine(self.settings, pool_size=1)
+        return self._db
 
     @classmethod
     def open(cls, settings: IndexSettings) -> WorkerContext:
@@ -74,6 +84,8 @@ class WorkerContext:
         self.redis.close()
         if self.edge is not None:
             self.edge.close()
+        if self._db is not None:
+            self._db.dispose()
 
 
 class KabarCelery(Celery):

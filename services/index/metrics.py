@@ -1,4 +1,4 @@
-"""Worker metrics for Prometheus: task durations and failures, ingest→searchable lag, queue depth.
+"""Worker metrics for Prometheus: task durations and failures, ingest→searchable lag, queue depth, comment decisions.
 
 Celery's prefork children each record into prometheus_client's multiprocess directory; the worker's
 main process serves the aggregate (plus queue depths read at scrape time) on KABAR_WORKER_METRICS_PORT.
@@ -39,6 +39,16 @@ SEARCHABLE_LAG = Histogram(
     "kabar_ingest_to_indexed_seconds",
     "From ingest's broker confirm to the article written in Elasticsearch",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 5, 10, 30, 60, 300),
+)
+
+# Reader comments: each submission's decision once (a redelivery is not counted again), and readers' reports.
+COMMENT_DECISIONS = Counter(
+    "kabar_comment_decisions_total",
+    "Comment submissions by the rule that decided and the status it set",
+    ["rule", "status"],
+)
+COMMENT_REPORTS = Counter(
+    "kabar_comment_reports_total", "Readers' comment reports stored (a reader's repeat of one is not counted)"
 )
 
 _started: dict[str, float] = {}

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import httpx
+from sqlalchemy.exc import OperationalError as DatabaseOperationalError
 
+from services.index.comments import tasks as comments
 from services.index.edge import tasks as edge
 from services.index.edge.purger import EdgePurgeError
 from services.index.embargo import tasks as embargo
@@ -18,6 +20,11 @@ from services.index.notify import indexnow, webhooks, websub
 from services.index.related import tasks as related
 from services.index.taskbase import TRANSIENT, KabarTask
 from shared.messaging import (
+    COMMENT_TASKS,
+    TASK_COMMENT_CHANGED,
+    TASK_COMMENT_FORGET,
+    TASK_COMMENT_REPORT,
+    TASK_COMMENT_SUBMIT,
     TASK_EDGE_PURGE,
     TASK_EMBARGO_RELEASE,
     TASK_INDEX_EVENTS,
@@ -44,6 +51,10 @@ TASKS = {
     TASK_WEBSUB_DISTRIBUTE: websub.distribute,
     TASK_INDEXNOW_PING: indexnow.ping,
     TASK_EMBARGO_RELEASE: embargo.release,
+    TASK_COMMENT_SUBMIT: comments.submit,
+    TASK_COMMENT_REPORT: comments.report,
+    TASK_COMMENT_CHANGED: comments.changed,
+    TASK_COMMENT_FORGET: comments.forget,
 }
 # An edge that is down or refuses a purge is an outage like any other: retried with backoff, and after
 # max_retries the message is dead-lettered (`kabar dead-letters replay` sends it again), never dropped.
@@ -52,6 +63,8 @@ RETRIED: dict[str, tuple[type[Exception], ...]] = {TASK_EDGE_PURGE: (*TRANSIENT,
 RETRIED[TASK_WEBSUB_VERIFY] = (*TRANSIENT, httpx.TransportError)
 RETRIED[TASK_WEBSUB_DISTRIBUTE] = (*TRANSIENT, httpx.HTTPError)
 RETRIED[TASK_INDEXNOW_PING] = (*TRANSIENT, httpx.TransportError, indexnow.IndexNowRetry)
+# PostgreSQL down, restarting or timing out a lock: comments wait for it (Kabar holds their only copy), never dropped.
+RETRIED.update(dict.fromkeys(COMMENT_TASKS, (*TRANSIENT, DatabaseOperationalError)))
 
 
 def register(app: KabarCelery) -> None:

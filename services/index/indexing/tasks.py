@@ -9,6 +9,7 @@ from celery.exceptions import Reject, SoftTimeLimitExceeded
 from elasticsearch import ApiError
 from pydantic import ValidationError
 
+from services.index.comments.tasks import forget_deleted
 from services.index.edge.purger import change_purge
 from services.index.edge.tasks import after_change
 from services.index.embargo.schedule import EmbargoSchedule, releases_for
@@ -85,6 +86,8 @@ def apply_events(self: KabarTask, events: list[dict[str, Any]], related: bool = 
         # Cutting the story from other articles' lists is related work.
         for uid in result.removed:
             self.app.send_task(TASK_RELATED_FORGET, args=[uid], queue=Queues(self.settings.prefix).related)
+        # A deleted article's comments go with it (a withdrawn one keeps them, hidden).
+        forget_deleted(self, parsed, result.removed)
     if related:
         # An embargoed story joins other stories' lists (and gets its own) when it is released.
         for uid in result.upserted:

@@ -1,0 +1,1 @@
+"""Reader comments on the worker side: moderate submissions, count reports, keep counts and pages current."""
