@@ -59,12 +59,21 @@ def ingest_client(settings: WordPressSettings, redis: Redis, newsroom: str) -> I
             auth.revoke_key(redis=redis, prefix=settings.prefix, key=key)
 
 
-def run_pull(settings: WordPressSettings, redis: Redis, site: Site, *, per_page: int, reconciling: bool) -> Tally:
+def run_pull(
+    settings: WordPressSettings,
+    redis: Redis,
+    site: Site,
+    *,
+    per_page: int,
+    reconciling: bool,
+    max_pages: int | None = None,
+) -> Tally:
     """One pull of one site (the CLI and the periodic task)."""
     state = SiteState(redis, settings.prefix, site)
     with ingest_client(settings, redis, site.newsroom) as ingest, http.client(site.url, auth=site.auth()) as wp:
         sink = IngestSink(ingest, max_bulk_items=settings.wordpress_bulk_items)
-        tally = pull(site, wp=wp, sink=sink, state=state, per_page=per_page, progress=sys.stderr.isatty())
+        progress = sys.stderr.isatty()
+        tally = pull(site, wp=wp, sink=sink, state=state, per_page=per_page, progress=progress, max_pages=max_pages)
         if reconciling:
             tally.add(reconcile(site, wp=wp, sink=sink, state=state))
     return tally

@@ -20,3 +20,7 @@ class WordPressSettings(KabarSettings):
     wordpress_sites: list[Site] = Field(default_factory=list)
     wordpress_pull_seconds: float = Field(default=60.0, ge=5.0)
     wordpress_per_page: int = Field(default=50, ge=1, le=100)
+    # Pages one periodic run sends at most (each run must fit the task time limit); the cursor goes on.
+    wordpress_max_pages: int = Field(default=20, ge=1)
+    # How often the periodic pull lists every post id to find deleted posts.
+    wordpress_reconcile_seconds: float = Field(default=3600.0, ge=60.0)

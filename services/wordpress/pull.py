@@ -161,11 +161,14 @@ def pull(
     state: SiteState,
     per_page: int = 50,
     progress: bool = False,
+    max_pages: int | None = None,
 ) -> Tally:
-    """Send every post changed since the cursor; returns what Kabar answered."""
+    """Send every post changed since the cursor (or the first `max_pages` pages of them: the periodic task
+    bounds each run and the next one carries on from the cursor); returns what Kabar answered."""
     tally = Tally()
     offset = gmt_offset(wp)
     bar = tqdm(desc=f"pull {site.url}", unit="post", disable=not progress)
+    pages = 0
     try:
         for posts, left in _pages(wp, site, state.cursor(), offset, per_page):
             if bar.total is None:
@@ -179,6 +182,9 @@ def pull(
             newest = max(gmt(p.get("modified_gmt")) or datetime.min.replace(tzinfo=UTC) for p in posts)
             state.advance(newest)
             bar.update(len(posts))
+            pages += 1
+            if max_pages is not None and pages >= max_pages:
+                break
     finally:
         bar.close()
     return tally
