@@ -64,7 +64,10 @@ class WorkerContext:
         """PostgreSQL (comments), connected on first use: only comment tasks need it. One connection, since a
         worker process runs one task at a time."""
         if self._db is None:
-            self._db = make_engine(self.settings, pool_size=1)
+            engine = make_engine(self.settings, pool_size=1)
+            # A failed statement's parameters are readers' names and texts: keep them out of errors and logs.
+            engine.hide_parameters = True
+            self._db = engine
         return self._db
 
     @classmethod
