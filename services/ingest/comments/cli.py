@@ -47,7 +47,7 @@ def _password(path: Path | None) -> str:
 def _add(args: argparse.Namespace) -> int:
     password = _password(args.password_file)
     settings = IngestSettings()
-    with one_off_engine(settings) as engine, Session(engine) as session:
+    with one_off_engine(settings) as engine, Session(engine, expire_on_commit=False) as session:
         try:
             moderator = accounts.add(session=session, newsroom=args.newsroom, username=args.username, password=password)
         except (ValueError, KabarError) as exc:
@@ -59,7 +59,7 @@ def _add(args: argparse.Namespace) -> int:
 
 def _set_disabled(args: argparse.Namespace) -> int:
     settings = IngestSettings()
-    with one_off_engine(settings) as engine, Session(engine) as session:
+    with one_off_engine(settings) as engine, Session(engine, expire_on_commit=False) as session:
         try:
             accounts.set_disabled(
                 session=session, newsroom=args.newsroom, username=args.username, disabled=args.disabled
