@@ -22,6 +22,7 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from harness.stack import private_stack
 from services.index.config import IndexSettings
 from shared.comments import store
 from shared.comments.events import CommentReportedV1, CommentsChangedV1, CommentSubmittedV1
@@ -36,7 +37,7 @@ from shared.messaging import (
     Queues,
 )
 from shared.producer import TaskProducer
-from tests.stack import Proc, wait_until
+from tests.stack import Proc, free_port, wait_until
 
 PLAIN = "Pemerintah daerah perlu segera memperbaiki tanggul di sepanjang sungai ini."
 WAIT = 60.0  # the machine is shared: a queue round trip can take a while under load
@@ -554,3 +555,30 @@ def test_forget_thread_is_idempotent_and_keeps_other_newsrooms(
             )
         )
     assert [(r.actor, r.comment_id) for r in rows] == [("rule:article-deleted", None)]
+
+
+# ---- outages ---------------------------------------------------------------------------------------------------
+
+
+def test_a_database_outage_delays_a_submission_and_loses_none(newsroom: str) -> None:
+    """With PostgreSQL unreachable the task is retried, not dropped; a worker that reaches it stores it once."""
+    with private_stack("m", KABAR_RETRY_BACKOFF_MAX_SECONDS="2") as stack:
+        unreachable = f"postgresql+psycopg://kabar:kabar@127.0.0.1:{free_port()}/kabar"
+        cut_off = stack.worker(("comments",), name="worker-nodb", env={**stack.env, "KABAR_DATABASE_URL": unreachable})
+        sender = TaskProducer(
+            name="test-outage", broker_url=stack.settings.broker_url, prefix=stack.prefix, confirm_timeout=10
+        )
+        engine = make_engine(stack.settings, pool_size=1)
+        try:
+            event = submission(newsroom, body="Tanggulnya jebol lagi, rahasia pembaca 4711.")
+            send(sender, event)
+            wait_until(lambda: cut_off.log().count("Retry in") >= 2, timeout=WAIT, what="retries while cut off")
+            assert "rahasia pembaca" not in cut_off.log()  # nothing a reader wrote in the worker's log
+            cut_off.stop()
+            stack.worker(("comments",), name="worker-db")
+            comment = wait_comment(engine, event.submission_id)
+            assert comment.status_by == "rule:first-comment"
+            assert [r.actor for r in log_rows(engine, comment.id)] == ["rule:first-comment"]
+        finally:
+            sender.close()
+            engine.dispose()
