@@ -2,12 +2,14 @@
 # Installs and runs Kabar's backing services on loopback without Docker:
 #   Elasticsearch (Elastic's integ-test distribution from Maven Central), RabbitMQ, Redis and PostgreSQL 15
 #   (Debian), and the edge cache in front of publish: Varnish 7.1 with varnish-modules (Debian;
-#   deploy/varnish/kabar.vcl).
+#   deploy/varnish/kabar.vcl), and for the WordPress bridge's tests a real WordPress (Debian's, served by PHP's
+#   built-in server) on MariaDB (Debian's).
 # Usage: scripts/services.sh install|up|down|status  (KABAR_EDGE=off: `up` starts no edge; KABAR_POSTGRES=off:
-# no PostgreSQL)
+# no PostgreSQL; KABAR_WORDPRESS=off: neither MariaDB nor WordPress)
 # Every command is idempotent. `down` stops only what `up` started, through pid files and node names.
 # Least privilege: every daemon listens on loopback only (epmd and Erlang distribution included) and runs as
-# its own unprivileged user (kabar-es, kabar-redis, kabar-rabbit, kabar-pg, kabar-varnish). Those users can
+# its own unprivileged user (kabar-es, kabar-redis, kabar-rabbit, kabar-pg, kabar-varnish, kabar-mariadb,
+# kabar-wp). Those users can
 # write their pid files, so no pid is signalled before it is checked against the process (owner and command
 # line), and signals are sent as that user, never as root.
 set -euo pipefail
@@ -80,6 +82,33 @@ PG_PID="$RUN_DIR/postgres.pid"
 PG_ROLE=kabar
 PG_PASSWORD=kabar
 PG_DB=kabar
+# MariaDB 10.11 (Debian's) for WordPress: data, socket and log under $MARIADB_DIR, owned by its user; its
+# configuration where only root writes. WordPress connects as `wordpress` over TCP with a password; the
+# superuser is the daemon's own user, reachable only through the socket (unix_socket authentication).
+MARIADB_PORT="${KABAR_MARIADB_PORT:-3307}"
+MARIADB_USER="kabar-mariadb"
+MARIADB_DIR="$ES_BASE/mariadb"
+MARIADB_DATA="$MARIADB_DIR/data"
+MARIADB_SOCKET="$MARIADB_DIR/mariadb.sock"
+MARIADB_CONF="$ES_BASE/mariadb-conf/my.cnf"
+MARIADB_PID="$RUN_DIR/mariadb.pid"
+WP_DB=wordpress
+WP_DB_USER=wordpress
+WP_DB_PASSWORD=wordpress
+# WordPress (Debian's package, copied per package version into $WP_DIR/site so nothing system-wide changes),
+# served by PHP's built-in server as kabar-wp. Code and wp-config.php belong to root; only uploads are
+# kabar-wp's. The admin's Application Password (and its login password) are files only root reads, under
+# $LOCAL/wordpress whatever $ES_BASE is: tests read them there.
+WP_PORT="${KABAR_WORDPRESS_PORT:-8090}"
+WP_URL="http://127.0.0.1:$WP_PORT"
+WP_USER="kabar-wp"
+WP_DIR="$ES_BASE/wordpress"
+WP_SITE="$WP_DIR/site"
+WP_PID="$RUN_DIR/wordpress.pid"
+WP_ADMIN="admin"
+WP_SECRETS="$LOCAL/wordpress"
+# Concurrent requests (a pull's parallel pages, WP-Cron's loopback call) need more than one worker.
+WP_WORKERS="${KABAR_WORDPRESS_WORKERS:-4}"
 
 log() { printf '[services] %s\n' "$*" >&2; }
 
@@ -196,6 +225,8 @@ install_users() {
   ensure_user "$RABBIT_USER"
   ensure_user "$EDGE_USER"
   ensure_user "$PG_USER"
+  ensure_user "$MARIADB_USER"
+  ensure_user "$WP_USER"
 }
 
 # A pid file its daemon's user may have written: an empty, fresh one owned by that user, in RUN_DIR.
@@ -508,7 +539,246 @@ up_postgres() {
 # Fast shutdown (SIGINT, what `pg_ctl stop -m fast` sends): clients are disconnected, a checkpoint is written.
 stop_postgres() { stop_daemon postgres "$PG_PID" "$PG_USER" postgres "$PG_MARKER" INT; }
 
+# MariaDB as its own user, with only its own configuration file (no /etc/mysql, no ~/.my.cnf).
+mariadb_as_user() {
+  (
+    cd "$MARIADB_DIR"
+    unset MYSQL_HOST MYSQL_TCP_PORT MYSQL_UNIX_PORT MYSQL_PWD
+    export HOME="$MARIADB_DIR"
+    as_user "$MARIADB_USER" "$@"
+  )
+}
+# Alive: the server answers on its port. mariadb-admin ping succeeds when the login is refused, but not when
+# the server turns the host away, as a new one does until it has a user for 127.0.0.1.
+mariadb_alive() {
+  local out
+  out=$(mariadb-admin --no-defaults --protocol=TCP -h 127.0.0.1 -P "$MARIADB_PORT" --connect-timeout=2 ping 2>&1) \
+    || [[ "$out" == *"is not allowed to connect"* ]]
+}
+# A real query as WordPress's user over TCP, the way WordPress connects (the password in the environment,
+# never on a command line).
+mariadb_query_ok() {
+  [ "$(MYSQL_PWD="$WP_DB_PASSWORD" mariadb --no-defaults --protocol=TCP -h 127.0.0.1 -P "$MARIADB_PORT" \
+    --connect-timeout=5 -u "$WP_DB_USER" -N -B -e 'select 1' "$WP_DB" 2>/dev/null)" = 1 ]
+}
+MARIADB_MARKER="--defaults-file=$MARIADB_CONF"
+mariadb_pid() { daemon_pid "$MARIADB_PID" "$MARIADB_USER" mariadbd "$MARIADB_MARKER"; }
+
+mariadb_write_conf() {
+  mkdir -p "${MARIADB_CONF%/*}"
+  cat >"$MARIADB_CONF" <<CONF
+# Written by scripts/services.sh on every start; edits here are lost.
+[mariadbd]
+datadir = $MARIADB_DATA
+socket = $MARIADB_SOCKET
+port = $MARIADB_PORT
+bind-address = 127.0.0.1
+pid-file = $MARIADB_PID
+log-error = $MARIADB_DIR/mariadb.log
+skip-name-resolve
+character-set-server = utf8mb4
+collation-server = utf8mb4_unicode_ci
+innodb_buffer_pool_size = 64M
+max_connections = 100
+performance_schema = OFF
+CONF
+  chown -R root: "${MARIADB_CONF%/*}" && chmod 755 "${MARIADB_CONF%/*}" && chmod 644 "$MARIADB_CONF"
+}
+
+# The system tables, once; the superuser is the daemon's own user through the socket, and root@localhost
+# exists only for unix_socket logins too.
+mariadb_initdb() {
+  [ -d "$MARIADB_DATA/mysql" ] && return
+  log "mariadb-install-db $MARIADB_DATA"
+  rm -rf "$MARIADB_DATA"
+  mariadb_as_user mariadb-install-db "$MARIADB_MARKER" --auth-root-authentication-method=socket \
+    --auth-root-socket-user="$MARIADB_USER" --skip-test-db >"$MARIADB_DIR/install-db.log" 2>&1 \
+    || { cat "$MARIADB_DIR/install-db.log" >&2; return 1; }
+}
+
+# WordPress's database and user, checked on every start and created when missing (as the superuser, through
+# the socket; the SQL goes in on stdin, so the password is on no command line).
+mariadb_ensure_db() {
+  mariadb_as_user mariadb --no-defaults --socket="$MARIADB_SOCKET" -u "$MARIADB_USER" <<SQL
+CREATE DATABASE IF NOT EXISTS \`$WP_DB\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE USER IF NOT EXISTS '$WP_DB_USER'@'127.0.0.1' IDENTIFIED BY '$WP_DB_PASSWORD';
+GRANT ALL PRIVILEGES ON \`$WP_DB\`.* TO '$WP_DB_USER'@'127.0.0.1';
+SQL
+}
+
+up_mariadb() {
+  if mariadb_alive; then
+    # Ours (this checkout's server, its socket in our folder): make sure of the database and user. Another
+    # server on the port is left alone.
+    if [ -S "$MARIADB_SOCKET" ] && [ -n "$(mariadb_pid)" ]; then mariadb_ensure_db; fi
+    mariadb_query_ok || { log "a MariaDB on 127.0.0.1:$MARIADB_PORT does not let $WP_DB_USER into $WP_DB (KABAR_MARIADB_PORT?)"; return 1; }
+    log "mariadb already up on 127.0.0.1:$MARIADB_PORT"; return
+  fi
+  command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || { log "no mariadbd (scripts/setup.sh installs mariadb-server)"; return 1; }
+  mkdir -p "$MARIADB_DIR" "$RUN_DIR"
+  chown "$MARIADB_USER:" "$MARIADB_DIR" && chmod 750 "$MARIADB_DIR"
+  mariadb_write_conf
+  mariadb_initdb
+  fresh_pidfile "$MARIADB_PID" "$MARIADB_USER"
+  log "starting mariadb on 127.0.0.1:$MARIADB_PORT"
+  mariadb_as_user setsid -f /usr/sbin/mariadbd "$MARIADB_MARKER" </dev/null >"$RUN_DIR/mariadb-start.log" 2>&1
+  for _ in $(seq 1 120); do mariadb_alive && [ -S "$MARIADB_SOCKET" ] && break; sleep 0.5; done
+  mariadb_ensure_db || { tail -n 30 "$MARIADB_DIR/mariadb.log" >&2 || true; return 1; }
+  if mariadb_query_ok; then log "mariadb healthy on 127.0.0.1:$MARIADB_PORT (database $WP_DB)"; return; fi
+  log "mariadb does not answer queries as $WP_DB_USER; last log lines:"; tail -n 30 "$MARIADB_DIR/mariadb.log" >&2 || true
+  return 1
+}
+
+stop_mariadb() { stop_daemon mariadb "$MARIADB_PID" "$MARIADB_USER" mariadbd "$MARIADB_MARKER"; }
+
+WP_PHP="$(readlink -f "$(command -v php 2>/dev/null || echo /usr/bin/php)")"
+WP_MARKER="$WP_DIR/router.php"
+wp_pid() { daemon_pid "$WP_PID" "$WP_USER" "${WP_PHP##*/}" "$WP_MARKER"; }
+# Healthy: the REST API answers and takes the admin's Application Password.
+wp_auth_ok() {
+  [ -s "$WP_SECRETS/app-password" ] || return 1
+  curl -sf -o /dev/null --max-time 10 -K - "$WP_URL/wp-json/wp/v2/users/me?context=edit" 2>/dev/null <<CURL
+user = "$WP_ADMIN:$(cat "$WP_SECRETS/app-password")"
+CURL
+}
+wp_answers() { curl -sf -o /dev/null --max-time 10 "$WP_URL/wp-json/" 2>/dev/null; }
+
+# php-cli as the site's user, against the private copy (install.php, export.php).
+wp_php() {
+  (
+    cd "$WP_DIR"
+    export HOME="$WP_DIR" KABAR_WP_URL="$WP_URL"
+    as_user "$WP_USER" "$WP_PHP" "$@"
+  )
+}
+
+# The private copy of Debian's WordPress, made again when the package changes, and its wp-config.php (written
+# on every start: the port may change). The keys and salts are made once and kept.
+wp_site() {
+  local version
+  version=$(dpkg-query -W -f '${Version}' wordpress 2>/dev/null) || { log "no wordpress package (scripts/setup.sh)"; return 1; }
+  mkdir -p "$WP_DIR" "$WP_SECRETS"
+  chown root: "$WP_DIR" "$WP_SECRETS" && chmod 755 "$WP_DIR" && chmod 700 "$WP_SECRETS"
+  [ "$WP_SECRETS" = "$WP_DIR" ] && chmod 755 "$WP_DIR"
+  if [ "$(cat "$WP_DIR/site.version" 2>/dev/null)" != "$version" ]; then
+    log "copying Debian's wordpress $version into $WP_SITE"
+    rm -rf "$WP_SITE.tmp" && cp -a /usr/share/wordpress "$WP_SITE.tmp"
+    rm -f "$WP_SITE.tmp/.htaccess" "$WP_SITE.tmp/wp-config.php"
+    if [ -d "$WP_SITE/wp-content/uploads" ]; then mv "$WP_SITE/wp-content/uploads" "$WP_SITE.tmp/wp-content/uploads"; fi
+    rm -rf "$WP_SITE" && mv "$WP_SITE.tmp" "$WP_SITE"
+    echo "$version" >"$WP_DIR/site.version"
+  fi
+  mkdir -p "$WP_SITE/wp-content/uploads"
+  chown -R "$WP_USER:" "$WP_SITE/wp-content/uploads"
+  if [ ! -s "$WP_DIR/keys.php" ]; then
+    {
+      echo '<?php'
+      for key in AUTH_KEY SECURE_AUTH_KEY LOGGED_IN_KEY NONCE_KEY AUTH_SALT SECURE_AUTH_SALT LOGGED_IN_SALT NONCE_SALT; do
+        printf "define('%s', '%s');\n" "$key" "$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+      done
+    } >"$WP_DIR/keys.php.tmp"
+    mv "$WP_DIR/keys.php.tmp" "$WP_DIR/keys.php"
+  fi
+  cat >"$WP_SITE/wp-config.php" <<PHP
+<?php
+// Written by scripts/services.sh on every start; edits here are lost.
+define('DB_NAME', '$WP_DB');
+define('DB_USER', '$WP_DB_USER');
+define('DB_PASSWORD', '$WP_DB_PASSWORD');
+define('DB_HOST', '127.0.0.1:$MARIADB_PORT');
+define('DB_CHARSET', 'utf8mb4');
+define('DB_COLLATE', '');
+require __DIR__ . '/../keys.php';
+\$table_prefix = 'wp_';
+define('WP_HOME', '$WP_URL');
+define('WP_SITEURL', '$WP_URL');
+// Application Passwords over plain http need the 'local' environment type.
+define('WP_ENVIRONMENT_TYPE', 'local');
+define('WP_DEBUG', false);
+// A test site: no updates, no plugin or theme installs, no calls to the internet (this machine has none).
+define('AUTOMATIC_UPDATER_DISABLED', true);
+define('WP_AUTO_UPDATE_CORE', false);
+define('DISALLOW_FILE_MODS', true);
+define('WP_HTTP_BLOCK_EXTERNAL', true);
+if (!defined('ABSPATH')) {
+    define('ABSPATH', __DIR__ . '/');
+}
+require_once ABSPATH . 'wp-settings.php';
+PHP
+  for f in router.php install.php export.php; do cp "$ROOT/scripts/wordpress/$f" "$WP_DIR/$f"; done
+  chown root: "$WP_DIR"/*.php "$WP_SITE/wp-config.php"
+  chmod 644 "$WP_DIR"/router.php "$WP_DIR"/install.php "$WP_DIR"/export.php
+  # The database password and the keys: root and the site's user only.
+  chgrp "$WP_USER" "$WP_DIR/keys.php" "$WP_SITE/wp-config.php" && chmod 640 "$WP_DIR/keys.php" "$WP_SITE/wp-config.php"
+}
+
+# WordPress's own installer (once), the permalink structure, and a new Application Password when the one on
+# file does not work (written with mode 600 for root; the login password likewise, made once).
+wp_install() {
+  local admin_password app_password
+  if [ ! -s "$WP_SECRETS/admin-password" ]; then
+    (umask 077; head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$WP_SECRETS/admin-password")
+  fi
+  admin_password=$(cat "$WP_SECRETS/admin-password")
+  if wp_answers && wp_auth_ok; then
+    KABAR_WP_ADMIN_PASSWORD="$admin_password" wp_php "$WP_DIR/install.php" "$WP_SITE" >/dev/null
+    return
+  fi
+  app_password=$(KABAR_WP_ADMIN_PASSWORD="$admin_password" KABAR_WP_NEW_APP_PASSWORD=1 wp_php "$WP_DIR/install.php" "$WP_SITE") \
+    || { log "wordpress install failed"; return 1; }
+  [ -n "$app_password" ] || { log "wordpress made no application password"; return 1; }
+  (umask 077; printf '%s\n' "$app_password" >"$WP_SECRETS/app-password.tmp")
+  mv "$WP_SECRETS/app-password.tmp" "$WP_SECRETS/app-password"
+}
+
+up_wordpress() {
+  if [ "${KABAR_WORDPRESS:-on}" = off ]; then log "wordpress off (KABAR_WORDPRESS=off)"; return; fi
+  up_mariadb
+  if wp_auth_ok; then log "wordpress already up on $WP_URL"; return; fi
+  [ -x "$WP_PHP" ] || { log "no php (scripts/setup.sh installs php-cli)"; return 1; }
+  wp_site
+  if [ -z "$(wp_pid)" ]; then
+    if wp_answers; then log "something else answers on $WP_URL (KABAR_WORDPRESS_PORT?)"; return 1; fi
+    fresh_pidfile "$WP_PID" "$WP_USER"
+    log "starting wordpress on $WP_URL (PHP built-in server, $WP_WORKERS workers)"
+    # In a session of its own, leading its workers' process group; it writes its own pid file.
+    (
+      cd "$WP_SITE"
+      export HOME="$WP_DIR" PHP_CLI_SERVER_WORKERS="$WP_WORKERS"
+      # shellcheck disable=SC2016 # $$ and $@ are the inner shell's
+      as_user "$WP_USER" setsid -f sh -c 'echo $$ >"$0"; exec "$@"' "$WP_PID" "$WP_PHP" \
+        -d upload_max_filesize=32M -d post_max_size=32M -d memory_limit=256M \
+        -S "127.0.0.1:$WP_PORT" -t "$WP_SITE" "$WP_MARKER" </dev/null >>"$WP_DIR/php-server.log" 2>&1
+    )
+    for _ in $(seq 1 60); do wp_answers && break; sleep 0.5; done
+  fi
+  wp_install
+  if wp_auth_ok; then log "wordpress healthy on $WP_URL (application password in $WP_SECRETS/app-password)"; return; fi
+  log "wordpress does not take its application password; last log lines:"; tail -n 30 "$WP_DIR/php-server.log" >&2 || true
+  return 1
+}
+
+# The built-in server leads its workers' process group (they outlive a TERM to it alone): the group gets the
+# signal, sent as kabar-wp, once the leader checks out; a process left over is stopped the same checked way.
+stop_wordpress() {
+  local pid
+  pid=$(wp_pid)
+  if [ -n "$pid" ] && [ "$(ps -o pgid= -p "$pid" | tr -d ' ')" = "$pid" ]; then
+    log "stopping wordpress (pid $pid and its workers)"
+    as_user "$WP_USER" kill -s TERM -- "-$pid" 2>/dev/null || true
+    for _ in $(seq 1 20); do [ -z "$(wp_pid)" ] && break; sleep 0.25; done
+  fi
+  for _ in $(seq 1 "$((WP_WORKERS + 1))"); do
+    pid=$(wp_pid)
+    [ -n "$pid" ] || break
+    stop_daemon "wordpress worker" "$WP_PID" "$WP_USER" "${WP_PHP##*/}" "$WP_MARKER"
+  done
+  rm -f "$WP_PID"
+}
+
 cmd_down() {
+  stop_wordpress
+  stop_mariadb
   stop_edge
   stop_es
   stop_postgres
@@ -523,13 +793,15 @@ cmd_status() {
   redis-cli -p "$REDIS_PORT" ping 2>/dev/null || echo "redis: down"
   edge_health && echo "varnish: up on 127.0.0.1:$EDGE_PORT" || echo "varnish: down"
   pg_ready && echo "postgres: up on 127.0.0.1:$PG_PORT" || echo "postgres: down"
+  mariadb_alive && echo "mariadb: up on 127.0.0.1:$MARIADB_PORT" || echo "mariadb: down"
+  wp_answers && echo "wordpress: up on $WP_URL" || echo "wordpress: down"
 }
 
 case "${1:-up}" in
   install) install_packages; install_elasticsearch; install_users ;;
   up)
     install_packages; install_elasticsearch; install_users
-    up_redis; up_rabbitmq; up_postgres; up_elasticsearch; up_edge
+    up_redis; up_rabbitmq; up_postgres; up_elasticsearch; up_edge; up_wordpress
     echo "elasticsearch http://127.0.0.1:$ES_PORT  rabbitmq amqp://guest:guest@127.0.0.1:$RABBIT_PORT//  redis redis://127.0.0.1:$REDIS_PORT/0  postgres postgresql://$PG_ROLE:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB"
     ;;
   down) cmd_down ;;
@@ -543,5 +815,9 @@ case "${1:-up}" in
   stop-edge) stop_edge ;;
   start-postgres) install_users; up_postgres ;;
   stop-postgres) stop_postgres ;;
-  *) echo "usage: $0 install|up|down|status|stop-es|start-es|restart-es|stop-rabbitmq|start-rabbitmq|start-edge|stop-edge|start-postgres|stop-postgres" >&2; exit 2 ;;
+  start-wordpress) install_users; up_wordpress ;;
+  stop-wordpress) stop_wordpress; stop_mariadb ;;
+  # WordPress's own WXR export of the running site on stdout: all (default), post, page or attachment.
+  export-wordpress) wp_php "$WP_DIR/export.php" "$WP_SITE" "${2:-all}" ;;
+  *) echo "usage: $0 install|up|down|status|stop-es|start-es|restart-es|stop-rabbitmq|start-rabbitmq|start-edge|stop-edge|start-postgres|stop-postgres|start-wordpress|stop-wordpress|export-wordpress [all|post|page|attachment]" >&2; exit 2 ;;
 esac

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs everything Kabar needs on a fresh Debian machine: system packages (PostgreSQL 15 among them),
-# Python deps, Elasticsearch.
+# Installs everything Kabar needs on a fresh Debian machine: system packages (PostgreSQL 15 among them, and
+# MariaDB, PHP and WordPress for the WordPress bridge's tests unless KABAR_WORDPRESS=off), Python deps,
+# Elasticsearch.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -17,6 +18,14 @@ command -v varnishd >/dev/null || need+=(varnish)
 ls /usr/lib/*/varnish/vmods/libvmod_xkey.so >/dev/null 2>&1 || need+=(varnish-modules)
 # PostgreSQL 15 (reader comments); scripts/services.sh runs Kabar's own cluster as kabar-pg.
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql)
+# A real WordPress for the WordPress bridge's tests (Debian's 6.1 with MariaDB 10.11 and PHP 8.2); scripts/services.sh
+# runs them as kabar-mariadb and kabar-wp. php-gd makes the image sizes; the wordpress package pulls apache2,
+# which never runs (the PHP built-in server serves a private copy of the site).
+if [ "${KABAR_WORDPRESS:-on}" != off ]; then
+  for pkg in mariadb-server wordpress php-cli php-mysql php-curl php-xml php-mbstring php-gd; do
+    dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || need+=("$pkg")
+  done
+fi
 # LightGBM (the related-link reranker) links OpenMP.
 ldconfig -p | grep "libgomp.so.1" >/dev/null || need+=(libgomp1)
 if [ "${KABAR_SKIP_BROWSER:-0}" != 1 ]; then
@@ -33,8 +42,32 @@ if [ ${#need[@]} -gt 0 ]; then
   else
     echo 'create_main_cluster = false' >>"$cc"
   fi
+  # Debian's postinsts start mariadb and apache2 through invoke-rc.d; a policy-rc.d that answers 101 keeps
+  # every daemon of this install from starting (a policy the machine already has is left as it is).
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\n# scripts/setup.sh: no daemon starts during its apt-get install\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  if [ -n "$policy" ]; then rm -f "$policy"; trap - EXIT; fi
+  # Neither system-wide MariaDB nor Apache is left running or enabled at boot.
+  for unit in mariadb apache2 apache-htcacheclean; do
+    [ -e "/etc/init.d/$unit" ] || continue
+    if [ -d /run/systemd/system ]; then
+      systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    else
+      update-rc.d "$unit" disable >/dev/null 2>&1 || true
+    fi
+  done
+  # One started anyway (where the machine's own policy lets daemons start) is stopped, if its pid file names it.
+  for started in /run/mysqld/mysqld.pid:mariadbd /run/apache2/apache2.pid:apache2; do
+    pid=$(head -c 16 "${started%%:*}" 2>/dev/null | tr -dc '0-9') || true
+    if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "${started#*:}" ]; then kill "$pid" 2>/dev/null || true; fi
+  done
   # Debian's postinst may start system-wide daemons; Kabar runs its own under .local instead.
   pkill -u rabbitmq -f beam.smp 2>/dev/null || true
   if [ -f /var/run/redis/redis-server.pid ]; then kill "$(cat /var/run/redis/redis-server.pid)" 2>/dev/null || true; fi
