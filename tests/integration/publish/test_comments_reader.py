@@ -7,6 +7,7 @@ Python (altcha.solve_challenge_v1, the same search the browser script does) or t
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -38,6 +39,7 @@ from shared.messaging import TASK_COMMENT_REPORT, TASK_COMMENT_SUBMIT, Queues
 from shared.settings import KabarSettings
 from shared.state import StateStore
 from tests.integration.publish.conftest import NEWSROOM, Corpus, load_events, make_event
+from tests.stack import start_api
 
 RTL_OVERRIDE = "\u202e"
 PAGE_SIZE = 20  # the default comment_page_size
@@ -606,3 +608,66 @@ def test_lists_show_counts_and_the_home_page_the_most_discussed(
     assert "987 Komentar" in search.text
     english = publish.get("/", params={"lang": "en"})
     assert "Most discussed" in english.text and "987 Comments" in english.text
+
+
+def test_postgresql_down_leaves_the_article_page_up_with_a_notice(
+    stack_env: dict[str, str], busy: Story, stories: dict, corpus: Corpus
+) -> None:
+    """A second publish whose PostgreSQL is unreachable: articles render, the thread is a notice no cache keeps."""
+    env = {
+        **stack_env,
+        "KABAR_DATABASE_URL": "postgresql+psycopg://kabar:kabar@127.0.0.1:1/kabar",
+        "KABAR_LOG_LEVEL": "WARNING",
+        "KABAR_PUBLISH_OPERATOR_PORT": "0",
+    }
+    proc, url = start_api("publish-nodb", "services.publish.app:create_app", env)
+    try:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            page = client.get(busy.path)
+            assert page.status_code == 200
+            assert busy.title in page.text and "Komentar sedang tidak dapat ditampilkan" in page.text
+            assert "Komentar nomor" not in page.text
+            assert page.headers["surrogate-control"] == "no-store"
+            assert client.get(f"/komentar/{busy.uid}").status_code == 503
+            assert client.get(f"/komentar/{busy.uid}/tulis").status_code == 503
+            assert client.get(f"/komentar/kiriman/{uuid.uuid4()}").status_code == 503
+            assert client.get("/").status_code == 200
+    finally:
+        proc.stop()
+
+
+def test_posting_stays_fast_at_twenty_concurrent_readers(publish_url: str, stories: dict) -> None:
+    """100 comments from 20 readers at once (forms opened and solved beforehand, as readers do while typing)."""
+
+    story = stories["post"]
+    prepared = []
+    for _ in range(100):
+        with httpx.Client(base_url=publish_url, timeout=30) as client:
+            form = open_form(client, story.uid)
+            prepared.append((client.cookies["kabar_csrf"], filled(form, altcha=solve(form.challenge))))
+
+    async def run() -> list[float]:
+        took: list[float] = []
+        queue = list(prepared)
+        async with httpx.AsyncClient(base_url=publish_url, timeout=30) as client:
+
+            async def reader() -> None:
+                while queue:
+                    cookie, data = queue.pop()
+                    started = time.perf_counter()
+                    resp = await client.post(f"/komentar/{story.uid}", data=data, cookies={"kabar_csrf": cookie})
+                    took.append(time.perf_counter() - started)
+                    assert resp.status_code == 303, resp.text[:300]
+
+            await asyncio.gather(*(reader() for _ in range(20)))
+        return took
+
+    took = sorted(asyncio.run(run()))
+    p50, p99 = took[len(took) // 2], took[int(len(took) * 0.99) - 1]
+    print(
+        f"comment POST at 20 concurrent: p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, max {took[-1] * 1000:.1f} ms"
+    )
+    # The issue's target is p99 < 50 ms, for the benchmark on a quiet machine. Here, on a shared 2-core box with
+    # other suites running, one publish process answers the article API itself at p99 ~600 ms at 20 clients:
+    # this bound only catches a POST that blocks the event loop or serialises readers.
+    assert p99 < 3.0
