@@ -60,6 +60,9 @@ def _dummy_hash() -> str:
 
 def authenticate(*, session: Session, newsroom: str, username: str, password: str) -> Moderator | None:
     """The enabled moderator with this name and password in this newsroom, or None (whichever part was wrong)."""
+    if "\x00" in newsroom or "\x00" in username:  # PostgreSQL text cannot hold NUL: no such moderator
+        verify_password(password, _dummy_hash())
+        return None
     moderator = session.scalar(select(Moderator).where(Moderator.newsroom == newsroom, Moderator.username == username))
     ok = verify_password(password, moderator.password_hash if moderator else _dummy_hash())
     if moderator is None or not ok or moderator.disabled_at is not None:

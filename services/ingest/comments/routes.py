@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Path, Query
 from services.ingest.comments import service
 from services.ingest.comments.deps import ApiModerationDep, SessionDep
 from services.ingest.comments.schemas import (
+    MAX_ID,
     SCOPE_PATTERN,
     BanIn,
     BanOut,
@@ -38,8 +39,8 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "PostgreSQL or the broker is unavailable. Repeating the request is safe. See Retry-After.",
     },
 }
-CommentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-CommenterId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+CommentId = Annotated[int, Path(ge=1, le=MAX_ID)]
+CommenterId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Scope = Annotated[str, Path(pattern=SCOPE_PATTERN, max_length=120, examples=["newsroom", "article:3f2a9c"])]
 ArticleUid = Annotated[str, Path(pattern=r"^[^\s/\x00-\x1f]{1,64}$")]
 Cursor = Annotated[str | None, Query(max_length=300)]
@@ -141,8 +142,8 @@ def moderation_log(
     newsroom: NewsroomDep,
     cursor: Cursor = None,
     limit: Limit = 50,
-    comment_id: Annotated[int | None, Query(ge=1)] = None,
-    commenter_id: Annotated[int | None, Query(ge=1)] = None,
+    comment_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    commenter_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> LogPage:
     """Every decision, newest first: who (`api:<newsroom>`, `moderator:<name>`, `rule:<name>`), when, why."""
     return service.list_log(

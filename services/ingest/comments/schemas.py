@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
 from shared.comments.tables import Mode
+from shared.models import NO_CONTROL
 
 Queue = Literal["pending", "withheld", "reported", "rejected", "all"]
 Action = Literal["approve", "reject"]
-Reason = str | None
+# PostgreSQL text cannot hold NUL, and no reason needs control characters: refused with a pointer.
+Reason = Annotated[str | None, Field(max_length=500, pattern=NO_CONTROL)]
+Word = Annotated[str, Field(max_length=100, pattern=NO_CONTROL)]
 
 # `newsroom`, `section:<slug>` or `article:<uid>` (shared.comments.policy); no blanks, slashes or controls.
 SCOPE_PATTERN = r"^(newsroom|section:[^\s/\x00-\x1f]{1,100}|article:[^\s/\x00-\x1f]{1,64})$"
 MAX_BULK_IDS = 500
+MAX_ID = 2**63 - 1  # bigint
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class CommentOut(BaseModel):
@@ -43,7 +48,7 @@ class CommentPage(BaseModel):
 
 
 class DecisionIn(BaseModel):
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Reason = None
 
 
 class Decided(BaseModel):
@@ -56,8 +61,8 @@ class Decided(BaseModel):
 
 class BulkIn(BaseModel):
     action: Action
-    ids: list[int] = Field(min_length=1, max_length=MAX_BULK_IDS)
-    reason: str | None = Field(default=None, max_length=500)
+    ids: list[Id] = Field(min_length=1, max_length=MAX_BULK_IDS)
+    reason: Reason = None
 
 
 class BulkOut(BaseModel):
@@ -68,7 +73,7 @@ class BulkOut(BaseModel):
 
 
 class BanIn(BaseModel):
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Reason = None
     # The commenter's pending and withheld comments are always rejected; their shown ones only when asked.
     reject_shown: bool = False
 
@@ -80,8 +85,8 @@ class BanOut(BaseModel):
 
 
 class EraseIn(BaseModel):
-    email: str = Field(min_length=3, max_length=320)
-    reason: str | None = Field(default=None, max_length=500)
+    email: str = Field(min_length=3, max_length=320, pattern=NO_CONTROL)
+    reason: Reason = None
 
 
 class EraseOut(BaseModel):
@@ -96,8 +101,8 @@ class PolicyIn(BaseModel):
     mode: Mode | None = None
     closed: bool | None = None
     close_after_days: int | None = Field(default=None, ge=0, le=36_500)
-    banned_words: list[str] | None = Field(default=None, max_length=2000)
-    reason: str | None = Field(default=None, max_length=400)
+    banned_words: list[Word] | None = Field(default=None, max_length=2000)
+    reason: Annotated[str | None, Field(max_length=400, pattern=NO_CONTROL)] = None
 
 
 class PolicyOut(BaseModel):

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from services.ingest.comments.notify import Notifier
 from services.ingest.comments.schemas import (
+    MAX_ID,
     BanOut,
     CommentOut,
     CommentPage,
@@ -114,7 +115,7 @@ def _timestamp(value: Any) -> datetime:
 
 
 def _int(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_ID:
         raise _invalid_cursor()
     return value
 
@@ -443,8 +444,9 @@ def apply_form(*, m: Moderation, command: str, ids: Sequence[int]) -> int:
     """The moderation page's buttons: `approve`/`reject` (the ticked ids), `approve:<id>`, `reject:<id>`,
     `ban:<comment id>`. Returns how many comments it changed; an unknown command or id changes nothing."""
     action, _, target = command.partition(":")
+    ids = [i for i in ids if 1 <= i <= MAX_ID]
     if target:
-        if not target.isdigit():
+        if not target.isdigit() or not 1 <= int(target) <= MAX_ID:
             raise Unprocessable("Unknown action.")
         if action == "ban":
             return ban_author(m=m, comment_id=int(target), reason=None)

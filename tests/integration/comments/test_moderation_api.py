@@ -337,6 +337,10 @@ def test_bulk_decisions_skip_ids_of_other_newsrooms(db: Engine, rooms: tuple[Roo
     too_many = api_a.post("/v1/comments/moderate", json={"action": "approve", "ids": list(range(1, 502))})
     assert too_many.status_code == 422
     assert api_a.post("/v1/comments/moderate", json={"action": "delete", "ids": [1]}).status_code == 422
+    # Refused at the door with a pointer, never a database error: ids past bigint, NUL in a reason.
+    assert api_a.post("/v1/comments/moderate", json={"action": "approve", "ids": [2**63]}).status_code == 422
+    nul = api_a.post("/v1/comments/moderate", json={"action": "approve", "ids": [mine[0].id], "reason": "a\x00b"})
+    assert nul.status_code == 422 and nul.json()["errors"][0]["pointer"] == "/reason"
 
 
 def test_ban_rejects_waiting_comments_keeps_shown_ones_unless_asked(

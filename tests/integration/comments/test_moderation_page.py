@@ -113,6 +113,7 @@ def test_wrong_password_unknown_user_and_other_newsroom_fail_alike(browser: http
         login(browser, moderator, password="salah-salah-salah"),
         login(browser, moderator, username="nobody"),
         login(browser, Mod("modx-none", moderator.username)),
+        login(browser, Mod(moderator.newsroom + "\x00", moderator.username)),
     ]
     for answer in answers:
         assert answer.status_code == 401
