@@ -9,9 +9,8 @@
 # Every command is idempotent. `down` stops only what `up` started, through pid files and node names.
 # Least privilege: every daemon listens on loopback only (epmd and Erlang distribution included) and runs as
 # its own unprivileged user (kabar-es, kabar-redis, kabar-rabbit, kabar-pg, kabar-varnish, kabar-mariadb,
-# kabar-wp). Those users can
-# write their pid files, so no pid is signalled before it is checked against the process (owner and command
-# line), and signals are sent as that user, never as root.
+# kabar-wp). Those users can write their pid files, so no pid is signalled before it is checked against the
+# process (owner and command line), and signals are sent as that user, never as root.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -747,7 +746,7 @@ up_wordpress() {
       export HOME="$WP_DIR" PHP_CLI_SERVER_WORKERS="$WP_WORKERS"
       # shellcheck disable=SC2016 # $$ and $@ are the inner shell's
       as_user "$WP_USER" setsid -f sh -c 'echo $$ >"$0"; exec "$@"' "$WP_PID" "$WP_PHP" \
-        -d upload_max_filesize=32M -d post_max_size=32M -d memory_limit=256M \
+        -d upload_max_filesize=32M -d post_max_size=32M -d memory_limit=256M -d opcache.enable_cli=1 \
         -S "127.0.0.1:$WP_PORT" -t "$WP_SITE" "$WP_MARKER" </dev/null >>"$WP_DIR/php-server.log" 2>&1
     )
     for _ in $(seq 1 60); do wp_answers && break; sleep 0.5; done
