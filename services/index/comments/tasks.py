@@ -34,9 +34,11 @@ log = structlog.get_logger()
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def _parse(task: KabarTask, model: type[Model], raw: dict[str, Any]) -> Model:
+def _parse(task: KabarTask, model: type[Model], event: dict[str, Any] | None, fields: dict[str, Any]) -> Model:
+    """The contract from the task's keyword arguments: its fields (as publish and the moderation API send it), or
+    the whole of it under `event`."""
     try:
-        return model.model_validate(raw)
+        return model.model_validate(event if event is not None else fields)
     except ValidationError as exc:
         # A message no code version can read: straight to the dead-letter queue, no retries. Only the error
         # types and places are logged: the values may be a reader's text.
@@ -77,9 +79,9 @@ def refresh_threads(task: KabarTask, uids: Iterable[str], *, purge: bool = True)
         after_change(task, EdgePurge(keys=[key for uid in wanted for key in (article_key(uid), shows_key(uid))]))
 
 
-def submit(self: KabarTask, event: dict[str, Any]) -> dict[str, Any]:
+def submit(self: KabarTask, event: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
     """Moderate and store one submission (CommentSubmitted); a shown one updates the count and the pages."""
-    submission = _parse(self, CommentSubmitted, event)
+    submission = _parse(self, CommentSubmitted, event, fields)
     structlog.contextvars.bind_contextvars(article_id=submission.article_uid, submission_id=submission.submission_id)
     with _transaction(self) as session:
         comment, decision, created = store.apply_submission(session, self.settings, submission)
@@ -91,9 +93,9 @@ def submit(self: KabarTask, event: dict[str, Any]) -> dict[str, Any]:
     return {"comment_id": comment.id, "status": comment.status, "rule": decision.rule, "created": created}
 
 
-def report(self: KabarTask, event: dict[str, Any]) -> dict[str, Any]:
+def report(self: KabarTask, event: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
     """Store one reader's report (CommentReported); the report that withholds a comment updates the thread."""
-    reported = _parse(self, CommentReported, event)
+    reported = _parse(self, CommentReported, event, fields)
     structlog.contextvars.bind_contextvars(comment_id=reported.comment_id)
     with _transaction(self) as session:
         outcome = store.apply_report(session, reported)
@@ -107,9 +109,7 @@ def report(self: KabarTask, event: dict[str, Any]) -> dict[str, Any]:
 
 def changed(self: KabarTask, event: dict[str, Any] | None = None, **fields: Any) -> int:
     """Recount and purge threads whose shown comments may have changed (CommentsChanged, from moderation)."""
-    # The moderation API sends the contract's fields as the task's keyword arguments; `event=` is the form the
-    # other comment tasks take. Both are the same CommentsChanged.
-    threads = _parse(self, CommentsChanged, event if event is not None else fields)
+    threads = _parse(self, CommentsChanged, event, fields)
     refresh_threads(self, threads.article_uids)
     log.info("comment.threads_refreshed", threads=len(threads.article_uids))
     return len(threads.article_uids)
