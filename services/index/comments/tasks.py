@@ -42,7 +42,8 @@ def _parse(task: KabarTask, model: type[Model], event: dict[str, Any] | None, fi
     except ValidationError as exc:
         # A message no code version can read: straight to the dead-letter queue, no retries. Only the error
         # types and places are logged: the values may be a reader's text.
-        log.error("comment.poison_message", task_id=task.request.id, errors=exc.errors(include_input=False)[:5])
+        errors = exc.errors(include_input=False, include_url=False)[:5]
+        log.error("comment.poison_message", task_id=task.request.id, errors=errors)
         raise Reject(f"invalid {model.__name__}", requeue=False) from exc
 
 
