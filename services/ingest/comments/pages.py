@@ -8,6 +8,7 @@ bodies are hostile: Jinja escapes everything and the `inert` filter drops bidi o
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -55,10 +56,16 @@ def inert(text: object) -> str:
     return _BIDI.sub("", str(text))
 
 
+def utc(moment: datetime) -> str:
+    """A time as the page shows it: in UTC whatever the database session's zone, to the minute."""
+    return moment.astimezone(UTC).strftime("%d-%m-%Y %H:%M UTC")
+
+
 @cache
 def templates() -> Jinja2Templates:
     env = Jinja2Templates(directory=HERE / "templates")
     env.env.filters["inert"] = inert
+    env.env.filters["utc"] = utc
     return env
 
 

@@ -86,9 +86,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-# Queues --------------------------------------------------------------------------------------------------
-
-
 def _encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
 
@@ -232,9 +229,6 @@ def queue_sizes(*, session: Session) -> dict[tuple[str, str], int]:
     for newsroom, count in reported:
         sizes[(newsroom, "reported")] = count
     return sizes
-
-
-# Decisions -----------------------------------------------------------------------------------------------
 
 
 def _log(
@@ -457,9 +451,6 @@ def apply_form(*, m: Moderation, command: str, ids: Sequence[int]) -> int:
     return sum(r.result in ("approved", "rejected") for r in results)
 
 
-# Policies ------------------------------------------------------------------------------------------------
-
-
 def _policy_out(scope: str, row: CommentPolicy | None) -> PolicyOut:
     if row is None:
         return PolicyOut(scope=scope, mode=None, closed=None, close_after_days=None, banned_words=None, updated_at=None)
@@ -533,9 +524,6 @@ def set_thread_closed(*, m: Moderation, article_uid: str, closed: bool, reason: 
     log.info("comments.thread_closed" if closed else "comments.thread_opened", newsroom=m.newsroom, scope=scope)
     m.notifier.announce([article_uid])
     return out
-
-
-# Audit log -----------------------------------------------------------------------------------------------
 
 
 def list_log(
