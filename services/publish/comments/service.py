@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import structlog
 from elasticsearch import AsyncElasticsearch
+from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import Engine
@@ -187,7 +188,9 @@ async def _spend(redis: Redis, settings: PublishSettings, spent: guard.Spent) ->
         raise CommentsUnavailable("unavailable") from exc
 
 
-async def _send(producer: TaskProducer, settings: PublishSettings, task: str, kwargs: dict[str, Any]) -> None:
+async def _send(producer: TaskProducer, settings: PublishSettings, task: str, event: BaseModel) -> None:
+    """The event as the comment tasks take it (`event=<contract>`), publisher-confirmed (503 otherwise)."""
+    kwargs = {"event": event.model_dump(mode="json")}
     try:
         await asyncio.to_thread(producer.send, task, kwargs=kwargs, queue=Queues(settings.prefix).comments)
     except BROKER_ERRORS as exc:
@@ -228,7 +231,7 @@ async def submit(
         address_hash=keyed_hash(key, "address", address),
         request_id=request_id,
     )
-    await _send(producer, settings, TASK_COMMENT_SUBMIT, event.model_dump(mode="json"))
+    await _send(producer, settings, TASK_COMMENT_SUBMIT, event)
     log.info("comment.submitted", article_id=uid, submission_id=event.submission_id, reply=valid.parent_id is not None)
     return event.submission_id
 
@@ -286,6 +289,6 @@ async def report(
         note=cleaned,
         reporter_hash=keyed_hash(settings.comment_hash_key, "address", address),
     )
-    await _send(producer, settings, TASK_COMMENT_REPORT, event.model_dump(mode="json"))
+    await _send(producer, settings, TASK_COMMENT_REPORT, event)
     log.info("comment.reported", comment_id=comment_id, reason=reason)
     return article
