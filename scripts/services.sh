@@ -734,10 +734,14 @@ up_wordpress() {
   if [ "${KABAR_WORDPRESS:-on}" = off ]; then log "wordpress off (KABAR_WORDPRESS=off)"; return; fi
   up_mariadb
   if wp_auth_ok; then log "wordpress already up on $WP_URL"; return; fi
+  # Another checkout's WordPress on the port (its password is not ours to read) is left alone, like a redis
+  # already there.
+  if [ -z "$(wp_pid)" ] && wp_answers; then
+    log "a WordPress not started from $LOCAL answers on $WP_URL: left alone (KABAR_WORDPRESS_PORT?)"; return
+  fi
   [ -x "$WP_PHP" ] || { log "no php (scripts/setup.sh installs php-cli)"; return 1; }
   wp_site
   if [ -z "$(wp_pid)" ]; then
-    if wp_answers; then log "something else answers on $WP_URL (KABAR_WORDPRESS_PORT?)"; return 1; fi
     fresh_pidfile "$WP_PID" "$WP_USER"
     log "starting wordpress on $WP_URL (PHP built-in server, $WP_WORKERS workers)"
     # In a session of its own, leading its workers' process group; it writes its own pid file.
