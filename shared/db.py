@@ -41,6 +41,8 @@ def make_engine(settings: KabarSettings, *, pool_size: int | None = None) -> Eng
         settings.database_url.get_secret_value(),
         pool_size=pool_size or settings.database_pool_size,
         pool_pre_ping=True,  # a restarted PostgreSQL costs one retry, not an error to a reader
+        # A failed statement's parameters are readers' names, texts and hashes: keep them out of errors and logs.
+        hide_parameters=True,
         connect_args={"options": f"-c search_path={_quoted(schema)}", "connect_timeout": 5},
     )
 

@@ -64,10 +64,7 @@ class WorkerContext:
         """PostgreSQL (comments), connected on first use: only comment tasks need it. One connection, since a
         worker process runs one task at a time."""
         if self._db is None:
-            engine = make_engine(self.settings, pool_size=1)
-            # A failed statement's parameters are readers' names and texts: keep them out of errors and logs.
-            engine.hide_parameters = True
-            self._db = engine
+            self._db = make_engine(self.settings, pool_size=1)
         return self._db
 
     @classmethod
