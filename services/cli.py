@@ -10,9 +10,16 @@ from services import ops
 from services.index import cli as index_cli
 from services.ingest import cli as ingest_cli
 from services.ingest.comments import cli as moderators_cli
+from services.wordpress import cli as wordpress_cli
 
 Registrar = Callable[[argparse._SubParsersAction], None]
-REGISTRARS: list[Registrar] = [ingest_cli.register, moderators_cli.register, index_cli.register, ops.register]
+REGISTRARS: list[Registrar] = [
+    ingest_cli.register,
+    moderators_cli.register,
+    index_cli.register,
+    wordpress_cli.register,
+    ops.register,
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

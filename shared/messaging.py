@@ -27,6 +27,8 @@ TASK_COMMENT_REPORT = "kabar.comments.report"  # store one reader's report (Comm
 TASK_COMMENT_CHANGED = "kabar.comments.changed"  # threads changed: recount into Elasticsearch, purge pages
 TASK_COMMENT_FORGET = "kabar.comments.forget"  # an article was deleted: delete its thread
 COMMENT_TASKS = (TASK_COMMENT_SUBMIT, TASK_COMMENT_REPORT, TASK_COMMENT_CHANGED, TASK_COMMENT_FORGET)
+# The periodic pull of a WordPress site (Celery beat): it talks to the outside world, like notifications.
+TASK_WORDPRESS_PULL = "kabar.wordpress.pull"
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ def celery_config(*, broker_url: str, prefix: str, confirm_timeout: float = 5.0)
             TASK_EMBARGO_RELEASE: {"queue": Queues(prefix).index},
             **{name: {"queue": Queues(prefix).notify} for name in NOTIFY_TASKS},
             **{name: {"queue": Queues(prefix).comments} for name in COMMENT_TASKS},
+            TASK_WORDPRESS_PULL: {"queue": Queues(prefix).notify},
         },
     }
 

@@ -11,6 +11,7 @@
  * Configure in wp-config.php:
  *   define( 'KABAR_INGEST_URL', 'https://ingest.kabar.example' );
  *   define( 'KABAR_API_KEY', 'kbr_...' );            // the newsroom's key
+ *   define( 'KABAR_RETRY_SECONDS', 30 );             // optional: the first retry's delay (doubles each time)
  *
  * Each post goes to Kabar with the same external id ("wp:<ID>") and version as `kabar wordpress pull` gives
  * it (services/wordpress/mapping.py: GMT modification time in seconds x 4, +2 for the site's own rendering,
@@ -55,7 +56,7 @@ function kabar_article( $post ) {
 	$categories = get_the_category( $post->ID );
 	$tags       = get_the_tags( $post->ID );
 	$author     = get_the_author_meta( 'display_name', $post->post_author );
-	$title      = kabar_plain( get_the_title( $post ) );
+	$title      = kabar_plain( $post->post_title ); // as typed, like the pull's raw title (no texturize)
 	$article    = array(
 		'external_id'   => kabar_external_id( $post->ID ),
 		'title'         => '' !== $title ? mb_substr( $title, 0, 300 ) : '(' . $post->ID . ')',
@@ -70,8 +71,8 @@ function kabar_article( $post ) {
 		'canonical_url' => get_permalink( $post ),
 		'version'       => $version,
 	);
-	$dek = kabar_plain( get_the_excerpt( $post ) );
-	if ( '' !== $dek && has_excerpt( $post ) ) {
+	$dek = kabar_plain( $post->post_excerpt );
+	if ( '' !== $dek ) {
 		$article['dek'] = mb_substr( $dek, 0, 1000 );
 	}
 	$thumbnail = get_post_thumbnail_id( $post );
@@ -136,7 +137,8 @@ function kabar_send( $post_id, $action, $tries = 0 ) {
 	}
 	$retry = ( 0 === $code || 429 === $code || $code >= 500 ) && $tries + 1 < KABAR_MAX_TRIES;
 	if ( $retry ) {
-		$delay = max( $after, min( 3600, 30 * ( 2 ** $tries ) ) );
+		$base  = defined( 'KABAR_RETRY_SECONDS' ) ? max( 1, intval( KABAR_RETRY_SECONDS ) ) : 30;
+		$delay = max( $after, min( 3600, $base * ( 2 ** $tries ) ) );
 		wp_schedule_single_event( time() + $delay, KABAR_RETRY_HOOK, array( $post_id, $action, $tries + 1 ) );
 	}
 	// A takedown of something Kabar never had (404) or already deleted (410) leaves nothing to do.

@@ -130,8 +130,12 @@ def create_celery(settings: IndexSettings | None = None) -> KabarCelery:
     from services.index import tasks
     from services.index.dead_notices import DeadLetterNotices
     from services.index.embargo.poller import EmbargoReleases
+    from services.wordpress import tasks as wordpress_tasks
+    from services.wordpress.config import WordPressSettings
 
     tasks.register(app)
+    # `celery beat` (compose's beat service) sends the periodic WordPress pulls, one entry per configured site.
+    app.conf.beat_schedule = wordpress_tasks.beat_schedule(WordPressSettings())
     app.steps["consumer"].add(DeadLetterNotices)
     # Index-queue workers poll the embargo schedule and send the releases that are due.
     app.steps["worker"].add(EmbargoReleases)

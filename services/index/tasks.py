@@ -19,6 +19,7 @@ from services.index.indexing import tasks as indexing
 from services.index.notify import indexnow, webhooks, websub
 from services.index.related import tasks as related
 from services.index.taskbase import TRANSIENT, KabarTask
+from services.wordpress import tasks as wordpress
 from shared.messaging import (
     COMMENT_TASKS,
     TASK_COMMENT_CHANGED,
@@ -35,6 +36,7 @@ from shared.messaging import (
     TASK_WEBHOOK_DELIVER,
     TASK_WEBSUB_DISTRIBUTE,
     TASK_WEBSUB_VERIFY,
+    TASK_WORDPRESS_PULL,
 )
 
 if TYPE_CHECKING:
@@ -55,6 +57,7 @@ TASKS = {
     TASK_COMMENT_REPORT: comments.report,
     TASK_COMMENT_CHANGED: comments.changed,
     TASK_COMMENT_FORGET: comments.forget,
+    TASK_WORDPRESS_PULL: wordpress.pull_site,
 }
 # An edge that is down or refuses a purge is an outage like any other: retried with backoff, and after
 # max_retries the message is dead-lettered (`kabar dead-letters replay` sends it again), never dropped.

@@ -107,14 +107,17 @@ def _featured(post: dict[str, Any]) -> Attachment | None:
 
 
 def from_rest(post: dict[str, Any]) -> dict[str, Any]:
-    """A post of `GET /wp-json/wp/v2/posts?_embed`."""
+    """A post of `GET /wp-json/wp/v2/posts?_embed` (with `context=edit` when the bridge may: raw fields)."""
+    title, excerpt = post.get("title") or {}, post.get("excerpt") or {}
     return _article(
         post_id=int(post["id"]),
         status=post.get("status", PUBLISHED),
         rendered=True,
-        title=(post.get("title") or {}).get("rendered", ""),
+        # What the editor typed, when the API shows it (context=edit): the rendered title and excerpt carry
+        # the theme's typography (curly quotes, dashes), which an export and the plugin do not.
+        title=title["raw"] if "raw" in title else title.get("rendered", ""),
         content=(post.get("content") or {}).get("rendered", ""),
-        excerpt=(post.get("excerpt") or {}).get("rendered", ""),
+        excerpt=excerpt["raw"] if excerpt.get("raw") else excerpt.get("rendered", ""),
         link=post.get("link"),
         published=gmt(post.get("date_gmt")),
         modified=gmt(post.get("modified_gmt")),

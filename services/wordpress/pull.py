@@ -45,8 +45,10 @@ class Site(BaseModel):
 
     @property
     def key(self) -> str:
-        """Names the site's cursor and published ids in Redis (a URL can be long and hold anything)."""
-        return hashlib.sha256(self.url.rstrip("/").lower().encode()).hexdigest()[:20]
+        """Names the cursor and published ids in Redis (a URL can be long and hold anything). Per newsroom too:
+        two newsrooms fed from one site (a group's shared CMS) each get every post."""
+        name = f"{self.newsroom}\x00{self.url.rstrip('/').lower()}"
+        return hashlib.sha256(name.encode()).hexdigest()[:20]
 
     @property
     def authenticated(self) -> bool:
@@ -114,7 +116,10 @@ def _pages(
     page = 1
     while True:
         params: dict[str, Any] = {"_embed": "1", "per_page": per_page, "orderby": "modified", "order": "asc"}
-        params["status"] = ",".join(ALL_STATUSES) if site.authenticated else PUBLISHED
+        if site.authenticated:
+            params |= {"status": ",".join(ALL_STATUSES), "context": "edit"}
+        else:
+            params["status"] = PUBLISHED
         if cursor is not None:
             # One second back: `after` is exclusive, and posts edited in the cursor's second may be unsent.
             params["modified_after"] = (cursor + offset - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S")

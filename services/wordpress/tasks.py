@@ -12,10 +12,13 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import structlog
 
 from services.wordpress.cli import run_pull
 from services.wordpress.config import WordPressSettings
+from services.wordpress.http import BridgeHTTPError
+from shared.messaging import TASK_WORDPRESS_PULL
 
 if TYPE_CHECKING:
     from services.index.taskbase import KabarTask
@@ -49,12 +52,27 @@ def pull_site(task: KabarTask, url: str) -> dict[str, Any]:
         )
         if reconciling:
             redis.set(f"{base}:reconciled", time.time())
+    except (BridgeHTTPError, httpx.HTTPError) as exc:
+        # The site or ingest is away: the next tick is the retry (the cursor never moved past anything
+        # unsent), and a failed periodic run must not become a dead letter every minute.
+        log.warning("wordpress.pull_failed", site=site.key, newsroom=site.newsroom, error=type(exc).__name__)
+        return {"failed": type(exc).__name__}
     finally:
         redis.eval(_RELEASE, 1, f"{base}:lock", token)
-    log.info(
-        "wordpress.pulled",
-        site=site.key,
-        newsroom=site.newsroom,
-        **{k: v for k, v in tally.__dict__.items() if k != "problems"},
-    )
-    return {k: v for k, v in tally.__dict__.items() if k != "problems"}
+    counts = {k: v for k, v in tally.__dict__.items() if k != "problems"}
+    log.info("wordpress.pulled", site=site.key, newsroom=site.newsroom, **counts)
+    return counts
+
+
+def beat_schedule(settings: WordPressSettings) -> dict[str, dict[str, Any]]:
+    """One beat entry per configured site. A tick not picked up before the next one is due expires unsent, so
+    a worker that was away comes back to one pull per site, not a backlog of them."""
+    return {
+        f"wordpress-pull-{site.key}": {
+            "task": TASK_WORDPRESS_PULL,
+            "schedule": settings.wordpress_pull_seconds,
+            "args": (site.url,),
+            "options": {"expires": settings.wordpress_pull_seconds},
+        }
+        for site in settings.wordpress_sites
+    }
