@@ -751,7 +751,7 @@ up_wordpress() {
       # shellcheck disable=SC2016 # $$ and $@ are the inner shell's
       as_user "$WP_USER" setsid -f sh -c 'echo $$ >"$0"; exec "$@"' "$WP_PID" "$WP_PHP" \
         -d upload_max_filesize=32M -d post_max_size=32M -d memory_limit=256M -d opcache.enable_cli=1 \
-        -S "127.0.0.1:$WP_PORT" -t "$WP_SITE" "$WP_MARKER" </dev/null >>"$WP_DIR/php-server.log" 2>&1
+        -S "127.0.0.1:$WP_PORT" -t "$WP_SITE" "$WP_MARKER" </dev/null >"$WP_DIR/php-server.log" 2>&1
     )
     for _ in $(seq 1 60); do wp_answers && break; sleep 0.5; done
   fi
@@ -769,6 +769,7 @@ stop_wordpress() {
   if [ -n "$pid" ] && [ "$(ps -o pgid= -p "$pid" | tr -d ' ')" = "$pid" ]; then
     log "stopping wordpress (pid $pid and its workers)"
     as_user "$WP_USER" kill -s TERM -- "-$pid" 2>/dev/null || true
+    rm -f "$WP_PID"
     for _ in $(seq 1 20); do [ -z "$(wp_pid)" ] && break; sleep 0.25; done
   fi
   for _ in $(seq 1 "$((WP_WORKERS + 1))"); do
@@ -806,6 +807,7 @@ case "${1:-up}" in
     install_packages; install_elasticsearch; install_users
     up_redis; up_rabbitmq; up_postgres; up_elasticsearch; up_edge; up_wordpress
     echo "elasticsearch http://127.0.0.1:$ES_PORT  rabbitmq amqp://guest:guest@127.0.0.1:$RABBIT_PORT//  redis redis://127.0.0.1:$REDIS_PORT/0  postgres postgresql://$PG_ROLE:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB"
+    if [ "${KABAR_WORDPRESS:-on}" != off ]; then echo "mariadb 127.0.0.1:$MARIADB_PORT  wordpress $WP_URL"; fi
     ;;
   down) cmd_down ;;
   status) cmd_status ;;
