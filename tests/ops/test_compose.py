@@ -370,8 +370,18 @@ def test_redis_acl_users_work_and_stay_in_their_lane(tmp_path: Path) -> None:
             worker.set("other:x", "1")
 
         publish = connect("publish")
-        with pytest.raises(NoPermissionError):
-            publish.get(f"{prefix}:x")
+        # The comment form's single-use marks: SET NX with an expiry on those keys, and nothing else.
+        assert publish.set(f"{prefix}:comments:pow:sig", b"1", nx=True, ex=60)
+        assert not publish.set(f"{prefix}:comments:pow:sig", b"1", nx=True, ex=60)
+        assert publish.set(f"{prefix}:comments:soal:nonce", b"1", nx=True, ex=60)
+        for forbidden in (
+            lambda: publish.get(f"{prefix}:x"),
+            lambda: publish.get(f"{prefix}:comments:pow:sig"),
+            lambda: publish.set(f"{prefix}:apikey:x", b"1"),
+            lambda: publish.delete(f"{prefix}:comments:pow:sig"),
+        ):
+            with pytest.raises(NoPermissionError):
+                forbidden()
         elsewhere = publish.pubsub()
         with pytest.raises(NoPermissionError):  # the refusal is the reply to SUBSCRIBE
             elsewhere.subscribe("other:purge")
