@@ -16,6 +16,7 @@ import yaml
 from services.index.config import IndexSettings
 from services.ingest.config import IngestSettings
 from services.publish.config import PublishSettings
+from services.wordpress.config import WordPressSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,12 +86,12 @@ def test_every_image_is_pinned(compose_config: dict) -> None:
 
 def test_kabar_env_matches_settings_classes(compose_config: dict) -> None:
     """Every KABAR_* variable a service gets is a field of the settings it reads (no silent typos)."""
+    # Worker processes read the index settings, and the WordPress bridge's in its periodic pull task.
+    workers = set(IndexSettings.model_fields) | set(WordPressSettings.model_fields)
     fields = {
         "ingest": set(IngestSettings.model_fields),
         "publish": set(PublishSettings.model_fields),
-        "worker": set(IndexSettings.model_fields),
-        "worker-related": set(IndexSettings.model_fields),
-        "worker-notify": set(IndexSettings.model_fields),
+        **dict.fromkeys(("worker", "worker-related", "worker-notify", "worker-comments", "beat"), workers),
         "bootstrap": set(IndexSettings.model_fields),
     }
     for name, known in fields.items():
@@ -243,7 +244,7 @@ def test_every_redis_client_authenticates_as_its_own_user(secret_config: dict) -
     assert users == {
         "ingest": {"ingest"},
         "publish": {"publish"},
-        "worker": {"worker", "worker-related", "worker-notify", "bootstrap"},
+        "worker": {"worker", "worker-related", "worker-notify", "worker-comments", "beat", "bootstrap"},
     }
     # The passwords Redis checks are the ones the clients use.
     redis_env = services["redis"]["environment"]
