@@ -21,9 +21,15 @@ FEED_SOURCE = [*LIST_SOURCE, "updated_at", "indexed_at", "body_text", "images", 
 RELATED_MAX = 50
 
 
-async def get_article(*, es: AsyncElasticsearch, names: IndexNames, uid: str) -> dict[str, Any] | None:
+async def get_article(
+    *, es: AsyncElasticsearch, names: IndexNames, uid: str, fields: list[str] | None = None
+) -> dict[str, Any] | None:
+    """The stored article (all but the search-only fields, or only `fields`), or None."""
+    source: dict[str, Any] = (
+        {"source_includes": fields} if fields else {"source_excludes": ["title_suggest", "body_text"]}
+    )
     try:
-        resp = await es.get(index=names.articles, id=uid, source_excludes=["title_suggest", "body_text"])
+        resp = await es.get(index=names.articles, id=uid, **source)
     except NotFoundError:
         return None
     return resp["_source"]

@@ -30,10 +30,18 @@ def _readable(article: dict[str, Any] | None) -> dict[str, Any]:
     return article
 
 
-async def published_article(*, es: AsyncElasticsearch, names: IndexNames, uid: str) -> dict[str, Any]:
+# What deciding readability takes; callers that need only some fields name them with it.
+READABILITY_FIELDS = ["uid", "status", "embargo_until"]
+
+
+async def published_article(
+    *, es: AsyncElasticsearch, names: IndexNames, uid: str, fields: list[str] | None = None
+) -> dict[str, Any]:
+    """The article if readers may see it (404/410 otherwise); only `fields` of it when given."""
     if not UID.match(uid):
         raise NotFound("No such article.")
-    return _readable(await repository.get_article(es=es, names=names, uid=uid))
+    wanted = [*READABILITY_FIELDS, *fields] if fields else None
+    return _readable(await repository.get_article(es=es, names=names, uid=uid, fields=wanted))
 
 
 def uid_in(slug_uid: str) -> str | None:

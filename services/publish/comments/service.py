@@ -38,6 +38,8 @@ from shared.producer import BROKER_ERRORS, TaskProducer
 
 log = structlog.get_logger()
 T = TypeVar("T")
+# What the comment pages and the submission need of an article (not its body: the POST stays small).
+ARTICLE_FIELDS = ["newsroom", "section_slug", "published_at", "path", "title"]
 
 # Deliberately loose (one "@", something on each side, no blanks): the address is only ever hashed.
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}", re.ASCII)
@@ -125,7 +127,7 @@ async def open_article(
     *, es: AsyncElasticsearch, names: IndexNames, engine: Engine, settings: PublishSettings, uid: str
 ) -> dict[str, Any]:
     """The published article whose thread takes comments (404/410 for the article, ThreadClosed otherwise)."""
-    article = await articles.published_article(es=es, names=names, uid=uid)
+    article = await articles.published_article(es=es, names=names, uid=uid, fields=ARTICLE_FIELDS)
     policy = await _db(
         repository.read_policy,
         engine,
@@ -248,7 +250,7 @@ async def article_of(
     if submission is None:
         return None
     try:
-        return await articles.published_article(es=es, names=names, uid=submission.article_uid)
+        return await articles.published_article(es=es, names=names, uid=submission.article_uid, fields=ARTICLE_FIELDS)
     except (NotFound, Gone):
         return None
 
@@ -260,7 +262,7 @@ async def report_target(
     uid = await _db(repository.shown_comment_article, engine, comment_id=comment_id)
     if uid is None:
         raise NotFound("No such comment.")
-    return await articles.published_article(es=es, names=names, uid=uid)
+    return await articles.published_article(es=es, names=names, uid=uid, fields=ARTICLE_FIELDS)
 
 
 async def report(

@@ -166,7 +166,7 @@ async def thread_page(
 ) -> Response:
     """Any page of an article's thread, oldest or newest first; purged with the article."""
     edge_cacheable(request, article_key(uid), article=True)
-    article = await articles.published_article(es=es, names=names, uid=uid)
+    article = await articles.published_article(es=es, names=names, uid=uid, fields=comments.ARTICLE_FIELDS)
     page = await comments.thread(engine=db, settings=settings, article=article, page=halaman, order=urutan)
     if halaman > 1 and not page.comments:
         raise NotFound("No such page.")
