@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
 from services.publish.comments.errors import CommentRefused
-from services.publish.config import PublishSettings
+from services.publish.config import DEV_FORM_KEY, PublishSettings
 from services.publish.microcache import MicroCache
 from services.publish.rendering import create_environment, render_page
 from services.publish.routes import api, comments, feeds, indexnow, pages, websub
@@ -81,6 +81,9 @@ def create_app(settings: PublishSettings | None = None) -> FastAPI:
         from redis.asyncio import Redis
 
         configure_logging(level=settings.log_level, json=settings.log_json)
+        if settings.comment_form_key.get_secret_value() == DEV_FORM_KEY:
+            # Anyone can read the development key in the repository and mint form tokens with it.
+            log.warning("comments.development_form_key", setting="KABAR_COMMENT_FORM_KEY")
         es = create_async_client(settings, connections_per_node=64)
         # Only for purge notices: pages never wait on Redis, and publish serves on while it is down.
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2)

@@ -6,6 +6,9 @@ from pydantic import Field, SecretStr
 
 from shared.settings import KabarSettings
 
+# For development and tests only; publish logs a warning at start-up while it is in use.
+DEV_FORM_KEY = "kabar-development-comment-form-key"
+
 
 class PublishSettings(KabarSettings):
     """Reader-side settings (env KABAR_*)."""
@@ -60,7 +63,7 @@ class PublishSettings(KabarSettings):
     # Signs the form's CSRF tokens, ALTCHA challenges and arithmetic questions. The default is for development
     # and tests only: every deployment sets its own long random value (anyone who knows the key can mint
     # tokens and skip the proof of work). Changing it only invalidates forms that are open at that moment.
-    comment_form_key: SecretStr = SecretStr("kabar-development-comment-form-key")
+    comment_form_key: SecretStr = SecretStr(DEV_FORM_KEY)
     # ALTCHA proof of work: the browser tries up to this many SHA-256 hashes (half on average); 100,000 is
     # about a tenth of a second on a phone, and costs a bot that much per comment.
     comment_pow_max_number: int = Field(default=100_000, ge=1_000, le=10_000_000)
