@@ -106,42 +106,84 @@ def gmt_offset(wp: httpx.Client) -> timedelta:
     return timedelta(hours=float(response.json().get("gmt_offset") or 0))
 
 
+def check_credentials(wp: httpx.Client, site: Site) -> None:
+    """Public listings answer a wrong application password as if none were sent (anonymous, published posts
+    only): the bridge would then take every draft for deleted. Ask who we are first."""
+    if not site.authenticated:
+        return
+    response = request(wp, "GET", "/wp-json/wp/v2/users/me", params={"context": "edit"})
+    if response.status_code != 200:
+        raise BridgeHTTPError(
+            f"WordPress refused the application password of {site.username!r}: {response.status_code}"
+        )
+
+
+def _stamp(when: datetime, offset: timedelta) -> str:
+    """A GMT time as the site's local time, as `modified_after`/`modified_before` compare them."""
+    return (when + offset).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _newest(posts: list[dict[str, Any]]) -> datetime:
+    return max(gmt(p.get("modified_gmt")) or datetime.min.replace(tzinfo=UTC) for p in posts)
+
+
+def _query(
+    wp: httpx.Client, site: Site, params: dict[str, Any], per_page: int, page: int
+) -> tuple[list[dict[str, Any]], int, int]:
+    """(posts, total, total pages) of one page of a listing; past the last page is an empty one."""
+    params = {"_embed": "1", "per_page": per_page, "page": page, "order": "asc", **params}
+    if site.authenticated:
+        params |= {"status": ",".join(ALL_STATUSES), "context": "edit"}
+    else:
+        params["status"] = PUBLISHED
+    response = request(wp, "GET", "/wp-json/wp/v2/posts", params=params)
+    if response.status_code == 400 and page > 1:
+        return [], 0, 0  # rest_post_invalid_page_number: the listing shrank under us
+    if response.status_code != 200:
+        raise BridgeHTTPError(f"GET posts: {response.status_code} {response.text[:300]}")
+    posts = response.json()
+    return posts, int(response.headers.get("x-wp-total", len(posts))), int(response.headers.get("x-wp-totalpages", 1))
+
+
 def _pages(
     wp: httpx.Client, site: Site, cursor: datetime | None, offset: timedelta, per_page: int
-) -> Iterator[tuple[list[dict[str, Any]], int]]:
-    """(posts, posts left including these) after the cursor, oldest modification first, one page at a time.
+) -> Iterator[tuple[list[dict[str, Any]], int, datetime | None]]:
+    """(posts, posts left including these, cursor once they are in Kabar), oldest modification first.
 
-    The caller moves the cursor between pages; each page is asked for with the cursor as it is then.
+    Each step asks for the first page modified after the cursor, less a second (`after` is exclusive and
+    WordPress keeps seconds, so posts of the cursor's own second may be unsent; sent again they come back
+    `unchanged`). When a whole page falls within that second or the cursor's (a bulk edit), asking again
+    would return the same page for ever, and WordPress orders posts of equal times differently from one
+    page to the next: that window is walked by id instead, with page numbers, and the cursor then moves a
+    second past it. (A post edited again within that very second, during the walk, waits for its next edit
+    or the reconcile; WordPress's one-second resolution leaves no better handle.)
     """
-    page = 1
     while True:
-        params: dict[str, Any] = {"_embed": "1", "per_page": per_page, "orderby": "modified", "order": "asc"}
-        if site.authenticated:
-            params |= {"status": ",".join(ALL_STATUSES), "context": "edit"}
-        else:
-            params["status"] = PUBLISHED
+        params: dict[str, Any] = {"orderby": "modified"}
         if cursor is not None:
-            # One second back: `after` is exclusive, and posts edited in the cursor's second may be unsent.
-            params["modified_after"] = (cursor + offset - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S")
-        params["page"] = page
-        response = request(wp, "GET", "/wp-json/wp/v2/posts", params=params)
-        if response.status_code == 400 and page > 1:
-            return  # past the last page (rest_post_invalid_page_number)
-        if response.status_code != 200:
-            raise BridgeHTTPError(f"GET posts: {response.status_code} {response.text[:300]}")
-        posts = response.json()
+            params["modified_after"] = _stamp(cursor - timedelta(seconds=1), offset)
+        posts, total, pages = _query(wp, site, params, per_page, 1)
         if not posts:
             return
-        left = int(response.headers.get("x-wp-total", len(posts)))
-        yield posts, left
-        newest = max(gmt(p.get("modified_gmt")) or datetime.min.replace(tzinfo=UTC) for p in posts)
-        if int(response.headers.get("x-wp-totalpages", 1)) <= page:
-            return
-        # More than a page of posts share the cursor's second (a bulk edit): only then walk page numbers,
-        # since asking again from the cursor would return the same page for ever.
-        stuck = cursor is not None and newest <= cursor + timedelta(seconds=1)
-        page = page + 1 if stuck else 1
-        cursor = max(cursor, newest) if cursor else newest
+        newest = _newest(posts)
+        oldest = min(gmt(p.get("modified_gmt")) or newest for p in posts)
+        stuck = pages > 1 and (newest <= cursor if cursor is not None else newest == oldest)
+        if not stuck:
+            yield posts, total, newest
+            if pages <= 1:
+                return
+            cursor = newest
+            continue
+        window = {**params, "orderby": "id", "modified_before": _stamp(newest + timedelta(seconds=1), offset)}
+        page, last = 1, 1
+        while page <= last:
+            posts, total, last = _query(wp, site, window, per_page, page)
+            if not posts:
+                break
+            # The cursor stays put until the whole window is in: a crash inside it walks it again.
+            yield posts, total, (newest + timedelta(seconds=1)) if page >= last else cursor
+            page += 1
+        cursor = newest + timedelta(seconds=1)
 
 
 def _split(posts: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[int], list[int]]:
@@ -171,11 +213,12 @@ def pull(
     """Send every post changed since the cursor (or the first `max_pages` pages of them: the periodic task
     bounds each run and the next one carries on from the cursor); returns what Kabar answered."""
     tally = Tally()
+    check_credentials(wp, site)
     offset = gmt_offset(wp)
     bar = tqdm(desc=f"pull {site.url}", unit="post", disable=not progress)
     pages = 0
     try:
-        for posts, left in _pages(wp, site, state.cursor(), offset, per_page):
+        for posts, left, cursor in _pages(wp, site, state.cursor(), offset, per_page):
             if bar.total is None:
                 bar.total = left
             articles, shown, hidden = _split(posts)
@@ -184,8 +227,8 @@ def pull(
                 if sink.unpublish(external_id(post_id)):
                     tally.unpublished += 1
             state.published(shown, hidden)
-            newest = max(gmt(p.get("modified_gmt")) or datetime.min.replace(tzinfo=UTC) for p in posts)
-            state.advance(newest)
+            if cursor is not None:
+                state.advance(cursor)
             bar.update(len(posts))
             pages += 1
             if max_pages is not None and pages >= max_pages:
@@ -204,6 +247,10 @@ def listed_ids(wp: httpx.Client, site: Site, per_page: int = 100) -> set[int]:
             "_fields": "id",
             "per_page": per_page,
             "page": page,
+            # By id: WordPress orders equal dates differently from page to page, and an id missed here would
+            # be taken for a deleted post.
+            "orderby": "id",
+            "order": "asc",
             "status": ",".join(ALL_STATUSES) if site.authenticated else PUBLISHED,
         }
         response = request(wp, "GET", "/wp-json/wp/v2/posts", params=params)
@@ -220,6 +267,7 @@ def listed_ids(wp: httpx.Client, site: Site, per_page: int = 100) -> set[int]:
 def reconcile(site: Site, *, wp: httpx.Client, sink: IngestSink, state: SiteState) -> Tally:
     """Take down what Kabar has from this site and WordPress no longer lists."""
     tally = Tally()
+    check_credentials(wp, site)
     missing = sorted(state.published_ids() - listed_ids(wp, site))
     for post_id in missing:
         if site.authenticated:
