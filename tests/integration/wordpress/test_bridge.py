@@ -305,3 +305,31 @@ def test_a_wrong_application_password_stops_the_pull_before_anything_is_taken_do
     with pytest.raises(BridgeHTTPError, match="application password"):
         run_pull(bridge, redis, site, per_page=4, reconciling=True)
     assert SiteState(redis, prefix, site).cursor() is None
+
+
+def test_the_plugin_retries_from_wp_cron_when_kabar_is_away(
+    wp: wordpress.Site, api: httpx.Client, plugin: str, redis: Redis, prefix: str, ingest_url: str, worker: object
+) -> None:
+    config = ROOT / ".local" / "wordpress" / "site" / "wp-content" / "mu-plugins" / "kabar-config.php"
+    working = config.read_text()
+    config.write_text(working.replace(ingest_url, "http://127.0.0.1:9"))  # nothing listens there
+    post = api.post("wp/v2/posts", json={"title": "Saat Kabar libur", "content": "<p>Isi.</p>", "status": "publish"})
+    post_id = post.json()["id"]
+    try:
+        meta = api.get(f"wp/v2/posts/{post_id}", params={"context": "edit"}).json()["meta"]["_kabar_last_result"]
+        assert (meta["state"], meta["code"]) == ("retrying", 0)
+        config.write_text(working)
+        with _ingest(ingest_url, redis, prefix, plugin) as ingest:
+            assert _state(ingest, post_id)["status"] == 404
+
+            def retried() -> bool:
+                # WP-Cron runs due events when wp-cron.php is requested (a page view does that on a live site).
+                httpx.get(f"{wp.url}/wp-cron.php", timeout=30)
+                return _state(ingest, post_id).get("status") == "published"
+
+            wait_until(retried, timeout=60, interval=1.0, what="the retry from WP-Cron")
+        meta = api.get(f"wp/v2/posts/{post_id}", params={"context": "edit"}).json()["meta"]["_kabar_last_result"]
+        assert meta["state"] == "ok"
+    finally:
+        config.write_text(working)
+        api.delete(f"wp/v2/posts/{post_id}", params={"force": "true"})
