@@ -8,28 +8,23 @@ Python (altcha.solve_challenge_v1, the same search the browser script does) or t
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
-import json
-import re
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
-from altcha import ChallengeV1, solve_challenge_v1
 from elasticsearch import Elasticsearch
 from lxml import html as lxml_html
 from redis import Redis
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
+from harness.comments import Form, answer, filled, parse_form, prepared_post, solve
 from harness.procs import Proc, wait_until
-from services.publish.comments.guard import WORD_NUMBERS
 from shared.comments.policy import article_scope
 from shared.comments.tables import Comment, Commenter, CommentPolicy, CommentReport, Status
 from shared.db import make_engine
@@ -299,60 +294,13 @@ def test_hostile_comments_are_inert_and_cannot_mislead(publish: httpx.Client, db
 # ---- posting ---------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Form:
-    fields: dict[str, str]
-    challenge: dict[str, Any]
-    question: str
-
-
 def open_form(client: httpx.Client, uid: str, **params: str) -> Form:
+    """The form page, checked: never cached, and it sets the CSRF cookie."""
     resp = client.get(f"/komentar/{uid}/tulis", params=params)
     assert resp.status_code == 200, resp.text[:300]
     assert resp.headers["cache-control"] == "no-store"
     assert "kabar_csrf" in resp.headers.get("set-cookie", "")
-    doc = _doc(resp.text)
-    form = doc.xpath("//form[@id='comment-form']")[0]
-    fields = {i.get("name"): i.get("value") or "" for i in form.xpath(".//input[@type='hidden']")}
-    return Form(
-        fields=fields,
-        challenge=json.loads(form.get("data-altcha")),
-        question=form.xpath(".//fieldset[@id='c-question']/label")[0].text_content(),
-    )
-
-
-def solve(challenge: dict[str, Any]) -> str:
-    """What static/komentar.js puts in the altcha field."""
-    solution = solve_challenge_v1(
-        ChallengeV1(
-            challenge["algorithm"],
-            challenge["challenge"],
-            challenge["maxNumber"],
-            challenge["salt"],
-            challenge["signature"],
-        )
-    )
-    assert solution is not None
-    payload = {k: challenge[k] for k in ("algorithm", "challenge", "salt", "signature")}
-    return base64.b64encode(json.dumps({**payload, "number": solution.number}).encode()).decode()
-
-
-def answer(question: str) -> str:
-    match = re.fullmatch(r"Berapa (.+?) (tambah|kurang) (.+)\?", question)
-    assert match, question
-    a, op, b = WORD_NUMBERS[match.group(1)], match.group(2), WORD_NUMBERS[match.group(3)]
-    return str(a + b if op == "tambah" else a - b)
-
-
-def filled(form: Form, **extra: str) -> dict[str, str]:
-    return {
-        **form.fields,
-        "nama": "Siti Pembaca",
-        "email": f"siti-{uuid.uuid4().hex[:8]}@contoh.id",  # the rules limit submissions per commenter
-        "komentar": "Terima kasih atas beritanya.",
-        "situs": "",
-        **extra,
-    }
+    return parse_form(resp.text)
 
 
 @pytest.fixture
@@ -616,18 +564,14 @@ def test_postgresql_down_leaves_the_article_page_up_with_a_notice(
         proc.stop()
 
 
-def test_posting_stays_fast_at_twenty_concurrent_readers(publish_url: str, stories: dict) -> None:
-    """100 comments from 20 readers at once (forms opened and solved beforehand, as readers do while typing)."""
-
+def test_twenty_readers_posting_at_once_all_get_through(publish_url: str, stories: dict, db: Engine) -> None:
+    """100 comments from 20 readers at once (forms opened and solved beforehand, as readers do while typing):
+    every one answered 303 with its own submission, and every one stored. Their speed is bench.comments_bench's."""
     story = stories["post"]
-    prepared = []
-    for _ in range(100):
-        with httpx.Client(base_url=publish_url, timeout=30) as client:
-            form = open_form(client, story.uid)
-            prepared.append((client.cookies["kabar_csrf"], filled(form, altcha=solve(form.challenge))))
+    prepared = [prepared_post(publish_url, story.uid, komentar=f"Komentar serentak {i}.") for i in range(100)]
 
-    async def run() -> list[float]:
-        took: list[float] = []
+    async def run() -> list[str]:
+        locations: list[str] = []
         queue = list(prepared)
 
         async def reader() -> None:
@@ -635,21 +579,20 @@ def test_posting_stays_fast_at_twenty_concurrent_readers(publish_url: str, stori
                 while queue:
                     cookie, data = queue.pop()
                     client.cookies.set("kabar_csrf", cookie)
-                    started = time.perf_counter()
                     resp = await client.post(f"/komentar/{story.uid}", data=data)
-                    took.append(time.perf_counter() - started)
                     assert resp.status_code == 303, resp.text[:300]
+                    locations.append(resp.headers["location"])
 
         await asyncio.gather(*(reader() for _ in range(20)))
-        return took
+        return locations
 
-    took = sorted(asyncio.run(run()))
-    p50, p99 = took[len(took) // 2], took[int(len(took) * 0.99) - 1]
-    print(
-        f"comment POST at 20 concurrent: p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, max {took[-1] * 1000:.1f} ms"
-    )
-    # The issue's target is p99 < 50 ms, for the benchmark on a quiet machine. Here, on a shared 2-core box with
-    # other suites running, one publish process answers the article API itself at p99 ~600 ms at 20 clients (and
-    # comment POSTs at 0.6-1.8 s):
-    # this bound only catches a POST that blocks the event loop or serialises readers.
-    assert p99 < 5.0
+    locations = asyncio.run(run())
+    assert len(set(locations)) == 100
+    submissions = {location.rsplit("/", 1)[1] for location in locations}
+
+    def stored() -> bool:
+        with Session(db) as session:
+            found = session.scalars(select(Comment.submission_id).where(Comment.submission_id.in_(submissions)))
+            return len(set(found)) == 100
+
+    wait_until(stored, timeout=120, interval=0.5, what="all 100 comments stored")
