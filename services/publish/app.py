@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
 from services.publish.comments.errors import CommentRefused
+from services.publish.comments.repository import PolicyCache
 from services.publish.config import DEV_FORM_KEY, PublishSettings
 from services.publish.microcache import MicroCache
 from services.publish.rendering import create_environment, render_page
@@ -117,6 +118,7 @@ def create_app(settings: PublishSettings | None = None) -> FastAPI:
             "page_cache": page_cache,
             "db": db,
             "redis": redis,
+            "policies": PolicyCache(ttl=settings.comment_policy_cache_seconds),
         }
         try:
             async with _operator_server(create_operator_app(app, state=state), settings=settings):

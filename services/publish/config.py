@@ -71,4 +71,7 @@ class PublishSettings(KabarSettings):
     comment_form_ttl_seconds: int = Field(default=3_600, ge=60)
     # The no-JavaScript path (arithmetic question) refuses forms sent sooner than this after they were opened:
     # people take longer than that to write anything; scripts do not.
+    # A thread's policy (open or closed, and its mode) is read from PostgreSQL at most this often per process
+    # for the comment form and its POST; 0 reads it every time.
+    comment_policy_cache_seconds: float = Field(default=5.0, ge=0)
     comment_min_fill_seconds: float = Field(default=3.0, ge=0)

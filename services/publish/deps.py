@@ -12,6 +12,7 @@ from pydantic import BeforeValidator
 from redis.asyncio import Redis
 from sqlalchemy import Engine
 
+from services.publish.comments.repository import PolicyCache
 from services.publish.config import PublishSettings
 from services.publish.search import SearchParams
 from shared.es import IndexNames
@@ -28,6 +29,10 @@ def get_names(request: Request) -> IndexNames:
 
 def get_db(request: Request) -> Engine:
     return request.state.db
+
+
+def get_policies(request: Request) -> PolicyCache:
+    return request.state.policies
 
 
 def get_redis(request: Request) -> Redis:
@@ -109,4 +114,5 @@ LocaleDep = Annotated[str, Depends(get_locale)]
 SearchDep = Annotated[SearchParams, Depends(search_params)]
 DbDep = Annotated[Engine, Depends(get_db)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
+PoliciesDep = Annotated[PolicyCache, Depends(get_policies)]
 ProducerDep = Annotated[TaskProducer, Depends(get_producer)]

@@ -6,6 +6,7 @@ comments and their replies costs the same whatever the thread's length.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -101,11 +102,33 @@ def read_thread(
     return ThreadPage(total=total, top_level=top_level, comments=comments, policy=policy)
 
 
-def read_policy(
-    engine: Engine, settings: KabarSettings, *, newsroom: str, section: str | None, article_uid: str
-) -> ThreadPolicy:
-    with Session(engine) as session:
-        return thread_policy(session, settings, newsroom=newsroom, section=section, article_uid=article_uid)
+class PolicyCache:
+    """Thread policies kept a few seconds per process (made in the lifespan).
+
+    Every comment POST and form page needs its thread's policy, and reading it was a PostgreSQL round trip
+    of each. A newsroom's change (a thread closed) reaches the form this much later; the moderation worker
+    decides with the policy as it is when it runs, so nothing posted meanwhile escapes it.
+    """
+
+    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._kept: dict[tuple[str, str | None, str], tuple[float, ThreadPolicy]] = {}
+
+    def read(
+        self, engine: Engine, settings: KabarSettings, *, newsroom: str, section: str | None, article_uid: str
+    ) -> ThreadPolicy:
+        key = (newsroom, section, article_uid)
+        now = time.monotonic()
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        with Session(engine) as session:
+            policy = thread_policy(session, settings, newsroom=newsroom, section=section, article_uid=article_uid)
+        if len(self._kept) >= self.max_entries:
+            self._kept.clear()  # bounded; a burst of distinct threads costs one read each again
+        self._kept[key] = (now + self.ttl, policy)
+        return policy
 
 
 def read_submission(engine: Engine, *, submission_id: str) -> Submission | None:

@@ -124,12 +124,18 @@ def new_tokens(settings: PublishSettings, *, cookie: str | None) -> FormTokens:
 
 
 async def open_article(
-    *, es: AsyncElasticsearch, names: IndexNames, engine: Engine, settings: PublishSettings, uid: str
+    *,
+    es: AsyncElasticsearch,
+    names: IndexNames,
+    engine: Engine,
+    policies: repository.PolicyCache,
+    settings: PublishSettings,
+    uid: str,
 ) -> dict[str, Any]:
     """The published article whose thread takes comments (404/410 for the article, ThreadClosed otherwise)."""
     article = await articles.published_article(es=es, names=names, uid=uid, fields=ARTICLE_FIELDS)
     policy = await _db(
-        repository.read_policy,
+        policies.read,
         engine,
         settings,
         newsroom=article.get("newsroom") or "",
@@ -210,6 +216,7 @@ async def submit(
     es: AsyncElasticsearch,
     names: IndexNames,
     engine: Engine,
+    policies: repository.PolicyCache,
     redis: Redis,
     producer: TaskProducer,
     settings: PublishSettings,
@@ -217,7 +224,7 @@ async def submit(
     """Check and send one comment to the workers; returns its submission id (the status page's)."""
     spent = check_person(settings, form, cookie=cookie)
     valid = validate(form)
-    article = await open_article(es=es, names=names, engine=engine, settings=settings, uid=uid)
+    article = await open_article(es=es, names=names, engine=engine, policies=policies, settings=settings, uid=uid)
     # Spent only once everything else passed: a typo sends the reader back with the same proof still good.
     await _spend(redis, settings, spent)
     key = settings.comment_hash_key

@@ -19,7 +19,16 @@ from services.publish.comments.errors import BadForm
 from services.publish.comments.guard import CSRF_COOKIE
 from services.publish.comments.views import status_context, thread_context
 from services.publish.config import PublishSettings
-from services.publish.deps import DbDep, EsDep, LocaleDep, NamesDep, ProducerDep, RedisDep, SettingsDep
+from services.publish.deps import (
+    DbDep,
+    EsDep,
+    LocaleDep,
+    NamesDep,
+    PoliciesDep,
+    ProducerDep,
+    RedisDep,
+    SettingsDep,
+)
 from services.publish.rendering import render_page
 from services.publish.surrogate import edge_cacheable
 from shared.comments.tables import ReportReason
@@ -96,11 +105,12 @@ async def comment_form(
     es: EsDep,
     names: NamesDep,
     db: DbDep,
+    policies: PoliciesDep,
     settings: SettingsDep,
     balas: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     """The form ("Tinggalkan Balasan") with this reader's CSRF token, PoW challenge and question."""
-    article = await comments.open_article(es=es, names=names, engine=db, settings=settings, uid=uid)
+    article = await comments.open_article(es=es, names=names, engine=db, policies=policies, settings=settings, uid=uid)
     tokens = comments.new_tokens(settings, cookie=request.cookies.get(CSRF_COOKIE))
     parent = balas if balas and balas.isascii() and balas.isdigit() and int(balas) > 0 else None
     context = {
@@ -120,6 +130,7 @@ async def post_comment(
     es: EsDep,
     names: NamesDep,
     db: DbDep,
+    policies: PoliciesDep,
     redis: RedisDep,
     producer: ProducerDep,
     settings: SettingsDep,
@@ -145,6 +156,7 @@ async def post_comment(
         es=es,
         names=names,
         engine=db,
+        policies=policies,
         redis=redis,
         producer=producer,
         settings=settings,
