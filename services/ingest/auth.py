@@ -1,66 +1,22 @@
-"""Newsroom API keys: stored only as SHA-256 hashes in Redis, one or more per newsroom."""
+"""Authenticating a newsroom by its API key (the keys themselves: shared/apikeys.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 
 from redis import Redis
 
+from shared.apikeys import create_key, newsroom_of, revoke_key, revoke_newsroom
 from shared.errors import Unauthorized
+
+# The key store lives in shared (the WordPress bridge and operators' commands make keys too); ingest's
+# callers keep importing it from here.
+__all__ = ["Newsroom", "authenticate", "create_key", "revoke_key", "revoke_newsroom"]
 
 
 @dataclass(frozen=True)
 class Newsroom:
     id: str
-
-
-def _hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def _str(value: bytes | str) -> str:
-    """Redis answers bytes unless the client decodes responses; accept both."""
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def _key_slot(prefix: str, key_hash: str) -> str:
-    return f"{prefix}:apikey:{key_hash}"
-
-
-def create_key(*, redis: Redis, prefix: str, newsroom: str) -> str:
-    """Create an API key for a newsroom; the plain key is returned once and never stored."""
-    key = f"kbr_{secrets.token_urlsafe(32)}"
-    key_hash = _hash(key)
-    pipe = redis.pipeline()
-    pipe.set(_key_slot(prefix, key_hash), newsroom)
-    pipe.sadd(f"{prefix}:newsroom:{newsroom}:keys", key_hash)
-    pipe.execute()
-    return key
-
-
-def revoke_key(*, redis: Redis, prefix: str, key: str) -> bool:
-    key_hash = _hash(key)
-    newsroom = redis.get(_key_slot(prefix, key_hash))
-    if newsroom is None:
-        return False
-    pipe = redis.pipeline()
-    pipe.delete(_key_slot(prefix, key_hash))
-    pipe.srem(f"{prefix}:newsroom:{_str(newsroom)}:keys", key_hash)
-    pipe.execute()
-    return True
-
-
-def revoke_newsroom(*, redis: Redis, prefix: str, newsroom: str) -> int:
-    """Revoke every key of a newsroom; returns how many."""
-    hashes = redis.smembers(f"{prefix}:newsroom:{newsroom}:keys")
-    pipe = redis.pipeline()
-    for key_hash in hashes:
-        pipe.delete(_key_slot(prefix, _str(key_hash)))
-    pipe.delete(f"{prefix}:newsroom:{newsroom}:keys")
-    pipe.execute()
-    return len(hashes)
 
 
 def authenticate(*, redis: Redis, prefix: str, authorization: str | None, api_key: str | None) -> Newsroom:
@@ -74,7 +30,7 @@ def authenticate(*, redis: Redis, prefix: str, authorization: str | None, api_ke
         raise Unauthorized(
             "Send the newsroom's API key as a Bearer token or in X-API-Key.", headers={"WWW-Authenticate": "Bearer"}
         )
-    newsroom = redis.get(_key_slot(prefix, _hash(key)))
+    newsroom = newsroom_of(redis=redis, prefix=prefix, key=key)
     if newsroom is None:
         raise Unauthorized("Unknown or revoked API key.", headers={"WWW-Authenticate": "Bearer"})
-    return Newsroom(id=_str(newsroom))
+    return Newsroom(id=newsroom)

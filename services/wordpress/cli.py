@@ -18,12 +18,12 @@ import httpx
 from pydantic import SecretStr
 from redis import Redis
 
-from services.ingest import auth
 from services.wordpress import http
 from services.wordpress.config import WordPressSettings
 from services.wordpress.importer import import_export
 from services.wordpress.pull import Site, SiteState, pull, reconcile
 from services.wordpress.sink import IngestSink, Tally
+from shared import apikeys as auth
 
 
 def register(sub: argparse._SubParsersAction) -> None:

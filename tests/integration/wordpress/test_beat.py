@@ -19,8 +19,8 @@ import pytest
 from harness import wordpress
 from harness.procs import Proc, wait_until
 from harness.stack import private_stack
-from services.ingest.auth import create_key
 from services.wordpress.mapping import external_id
+from shared.apikeys import create_key
 
 pytestmark = pytest.mark.skipif(os.environ.get("KABAR_WORDPRESS") == "off", reason="KABAR_WORDPRESS=off")
 
