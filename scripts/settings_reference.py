@@ -19,6 +19,7 @@ from services.index.config import IndexSettings
 from services.ingest.config import IngestSettings
 from services.ops import OpsSettings
 from services.publish.config import PublishSettings
+from services.wordpress.config import WordPressSettings
 from shared.settings import KabarSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +31,7 @@ SERVICES: dict[str, type[BaseSettings]] = {
     "index workers": IndexSettings,
     "publish": PublishSettings,
     "kabar CLI (ops)": OpsSettings,
+    "WordPress bridge": WordPressSettings,
 }
 
 # Knobs read by shell scripts, the demo, the tests and the benches (not by a settings class).
@@ -49,6 +51,24 @@ SCRIPT_KNOBS: dict[str, tuple[str, str, str]] = {
     "KABAR_EDGE_MEMORY": ("scripts/services.sh", "256m", "the edge cache's storage (malloc)"),
     "KABAR_POSTGRES": ("scripts/services.sh", "on", "`off`: `up` starts no PostgreSQL (reader comments need it)"),
     "KABAR_PG_PORT": ("scripts/services.sh", "5432", "PostgreSQL's port on loopback"),
+    "KABAR_WORDPRESS": (
+        "scripts/setup.sh, scripts/services.sh",
+        "on",
+        "`off`: no MariaDB/WordPress (bridge tests skip)",
+    ),
+    "KABAR_MARIADB_PORT": ("scripts/services.sh", "3307", "the test WordPress's MariaDB port on loopback"),
+    "KABAR_WORDPRESS_PORT": ("scripts/services.sh", "8090", "the test WordPress (PHP's built-in server) on loopback"),
+    "KABAR_WORDPRESS_WORKERS": ("scripts/services.sh", "4", "PHP built-in server workers for the test WordPress"),
+    "KABAR_WORDPRESS_URL": ("harness/wordpress.py", "http://127.0.0.1:8090", "the WordPress tests and benches use"),
+    "KABAR_WORDPRESS_USER": ("harness/wordpress.py", "admin", "its user with an application password"),
+    "KABAR_WORDPRESS_APP_PASSWORD": ("harness/wordpress.py", "(.local/wordpress/app-password)", "that password"),
+    "KABAR_WP_URL": ("scripts/services.sh", "(set by it)", "internal: handed to scripts/wordpress/install.php"),
+    "KABAR_WP_ADMIN_PASSWORD": ("scripts/services.sh", "(set by it)", "internal: the admin's password, to install.php"),
+    "KABAR_WP_NEW_APP_PASSWORD": ("scripts/services.sh", "(set by it)", "internal: asks install.php for a new one"),
+    # Constants a WordPress site defines in wp-config.php for the Kabar Bridge plugin (not environment).
+    "KABAR_INGEST_URL": ("deploy/wordpress/kabar-bridge.php", "(required)", "wp-config.php: Kabar's ingest API"),
+    "KABAR_API_KEY": ("deploy/wordpress/kabar-bridge.php", "(required)", "wp-config.php: the newsroom's API key"),
+    "KABAR_RETRY_SECONDS": ("deploy/wordpress/kabar-bridge.php", "30", "wp-config.php: first retry delay (doubles)"),
     "KABAR_SKIP_BROWSER": ("scripts/setup.sh", "0", "1: do not install Chromium (browser tests then fail)"),
     "KABAR_SKIP_VEGETA": ("scripts/setup.sh", "0", "1: do not build vegeta (open-loop benches use a Python driver)"),
     "KABAR_VEGETA_VERSION": ("scripts/setup.sh", "v12.13.0", "the vegeta release built from the Go proxy"),
