@@ -180,7 +180,28 @@ def test_the_secrets_are_the_ones_the_file_asks_for() -> None:
         "REDIS_PUBLISH_PASSWORD",
         "RABBITMQ_DEFAULT_PASS",
         "FLOWER_PASSWORD",
+        "COMMENT_HASH_SECRET",
+        "COMMENT_FORM_SECRET",
+        "MODERATION_SESSION_SECRET",
     } <= set(SECRET_NAMES)
+
+
+# Who gets each comment secret: the services that hash readers' identities, sign forms, or sign sessions.
+COMMENT_SECRET_HOLDERS = {
+    "COMMENT_HASH_SECRET": {"publish", "ingest"},
+    "COMMENT_FORM_SECRET": {"publish"},
+    "MODERATION_SESSION_SECRET": {"ingest"},
+}
+
+
+def test_comment_secrets_reach_only_the_services_that_use_them(secret_config: dict) -> None:
+    for secret, holders in COMMENT_SECRET_HOLDERS.items():
+        having = {
+            name
+            for name, svc in secret_config["services"].items()
+            if any(SECRETS[secret] in str(v) for v in (svc.get("environment") or {}).values())
+        }
+        assert having == holders, secret
 
 
 def test_no_service_uses_the_elasticsearch_superuser(secret_config: dict) -> None:
