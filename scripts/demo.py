@@ -194,6 +194,22 @@ def wait_searchable(client: httpx.Client, external_ids: list[str], timeout: floa
         print(f"[demo] {len(pending)} articles not indexed yet; they will appear when the workers catch up")
 
 
+def _demo_comments(key: str, external_ids: list[str]) -> str:
+    """Readers' comments on the reference story (or the first one), once: where to see them."""
+    from scripts import demo_comments
+
+    target = "channel9-2021-12-27-rusia-pertimbangkan-nato"
+    external_id = target if target in external_ids else external_ids[0]
+    with httpx.Client(
+        base_url=f"http://127.0.0.1:{INGEST_PORT}", timeout=60, headers={"Authorization": f"Bearer {key}"}
+    ) as ingest:
+        state = ingest.get(f"/v1/articles/{external_id}").json()
+        if not ingest.get("/v1/comments", params={"queue": "all", "limit": 1}).json()["items"]:
+            demo_comments.load_comments(publish_url=f"http://127.0.0.1:{PUBLISH_PORT}", ingest=ingest, uid=state["uid"])
+    url = state.get("url") or ""
+    return f"{url}#komentar   (published, a reply, one awaiting moderation, spam withheld, one rejected)"
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from services.index.celery_app import bootstrap
     from services.index.config import IndexSettings
@@ -218,6 +234,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         es.indices.refresh(index=IndexNames(settings.prefix).articles)
     finally:
         es.close()
+    commented = _demo_comments(key, ids)
+    from scripts.demo_comments import moderator
+
+    username, password_file = moderator(NEWSROOM, RUN)
     edge = (
         f"\n  Edge cache      {_edge_url()}/   (Varnish in front of publish; purged by the workers)"
         if _edge_up()
@@ -229,6 +249,9 @@ Kabar is running.{edge}
   Search          http://127.0.0.1:{PUBLISH_PORT}/cari?q=banjir
   Search API      http://127.0.0.1:{PUBLISH_PORT}/api/v1/search?q=pertimbangan
   Newsroom API    http://127.0.0.1:{INGEST_PORT}/docs   (key for newsroom '{NEWSROOM}' in {RUN / "demo-key"})
+  Comments        {commented}
+  Moderation      http://127.0.0.1:{INGEST_PORT}/moderasi   (newsroom '{NEWSROOM}', user '{username}',
+                  password in {password_file})
   Elasticsearch   http://127.0.0.1:9200/_cluster/health
 Stop with Ctrl-C here, or `make down`.""")
     if args.detach:

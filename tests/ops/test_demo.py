@@ -7,8 +7,8 @@ import os
 import httpx
 from elasticsearch import Elasticsearch
 
+from harness.cleanup import drop_prefix
 from harness.procs import ROOT, free_port, run_module
-from shared.es import delete_matching_indices
 
 
 def _demo_pids() -> list[int]:
@@ -44,9 +44,16 @@ def test_demo_serves_a_searchable_archive_and_down_stops_it(stack_env: dict[str,
         # And the demo's own Indonesian articles are there.
         home = httpx.get(f"http://127.0.0.1:{publish_port}/")
         assert home.status_code == 200 and "Sukamaju" in home.text
+        # Readers' comments on the reference story: three published (one a reply); the rest await moderators.
+        story = next(line for line in up.stdout.splitlines() if line.strip().startswith("Comments"))
+        url = story.split()[1].split("#")[0].replace("http://127.0.0.1:8002", f"http://127.0.0.1:{publish_port}")
+        page = httpx.get(url)
+        assert page.status_code == 200 and "3 Komentar" in page.text, url
+        assert f"http://127.0.0.1:{ingest_port}/moderasi" in up.stdout
     finally:
         down = run_module("scripts.demo", "down", env=env)
-        delete_matching_indices(es, f"{env['KABAR_PREFIX']}-*")
+        drop_prefix(env["KABAR_PREFIX"])  # indices, queues, Redis keys and the comments' schema
+        (ROOT / ".local" / "run" / f"demo-moderator.{env['KABAR_PREFIX']}").unlink(missing_ok=True)
     assert down.returncode == 0
     assert not any(_alive(pid) for pid in started)
     assert not _demo_pids()
