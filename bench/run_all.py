@@ -32,7 +32,7 @@ from harness.results import emit, find, percentile, print_table, read_results  #
 # In this order: throughput first, then latency, then quality.
 BENCHES = [
     "ingest_bench", "index_throughput", "search_bench", "openloop_bench", "edge_takedown", "related_eval",
-    "freshness", "timing", "text_worst",
+    "freshness", "timing", "text_worst", "comments_bench", "wordpress_bench",
 ]  # fmt: skip
 # Shorter runs for --quick; a flag is passed only if the bench's --help lists it.
 QUICK_ARGS: dict[str, list[str]] = {
@@ -44,6 +44,8 @@ QUICK_ARGS: dict[str, list[str]] = {
     "freshness": ["--quick"],
     "timing": ["--quick"],
     "text_worst": ["--quick"],
+    "comments_bench": ["--posts", "200", "--pages", "100", "--flood", "300"],
+    "wordpress_bench": ["--posts", "30"],
 }
 # The full run's sizes (issue: backfill and search on >= 50,000 articles).
 FULL_ARGS: dict[str, list[str]] = {
@@ -196,6 +198,29 @@ def _webhook(rows: list[dict[str, Any]]) -> Found:
     return _value(find(rows, "timing", "embargo_webhook_p95"), note)
 
 
+def _comment_post(rows: list[dict[str, Any]]) -> Found:
+    post = next((r for r in rows if r["bench"] == "comments_bench" and r["metric"] == "p99_ms"
+                 and r.get("measure") == "comment POST"), None)  # fmt: skip
+    base = next((r for r in rows if r["bench"] == "comments_bench" and r["metric"] == "p99_ms"
+                 and r.get("measure") == "healthz (baseline)"), None)  # fmt: skip
+    return _value(post, f"/healthz p99 {base['value']} ms at the same concurrency" if base else "")
+
+
+def _long_thread(rows: list[dict[str, Any]]) -> Found:
+    """p50 of the 500-comment article page over the page without comments, one reader at a time."""
+    pages = {
+        r.get("measure"): float(r["value"])
+        for r in rows
+        if r["bench"] == "comments_bench" and r["metric"] == "p50_ms" and r.get("clients") == 1
+    }
+    busy = next((v for k, v in pages.items() if k and k.startswith("article, ") and k.endswith(" comments")
+                 and "no comments" not in k), None)  # fmt: skip
+    quiet = pages.get("article, no comments")
+    if busy is None or not quiet:
+        return None, ""
+    return busy / quiet, f"p50 {busy} ms with the comments, {quiet} ms without"
+
+
 FIGURES = [
     Figure("bulk ingest", ">= 2,000", "articles/s", lambda v: v >= 2000, _bulk_ingest),
     Figure("single POST p99 (1 client)", "< 50", "ms", lambda v: v < 50, _single_post_p99(1)),
@@ -207,6 +232,8 @@ FIGURES = [
     Figure("backfill vs raw bulk", ">= 85", "%", lambda v: v >= 85, _backfill_ratio),
     Figure("search p99 (20 clients)", "< 80", "ms", lambda v: v < 80, _search("search_api_p99")),
     Figure("article page p99 (Zipf, cached)", "< 30", "ms", lambda v: v < 30, _search("article_page_p99")),
+    Figure("comment POST p99 (20 clients)", "< 50", "ms", lambda v: v < 50, _comment_post),
+    Figure("500-comment page / empty page (p50)", "<= 1.2", "x", lambda v: v <= 1.2, _long_thread),
 ]
 
 
