@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, get_month_names
 
 from shared.models import LOCAL_TZ
 
@@ -29,14 +30,22 @@ def long_datetime(value: str | datetime | None, *, locale: str = "id", tz: str =
     return f"{day} · {clock} {_ZONE_ABBR.get(tz, local.tzname() or '')}".strip()
 
 
+@functools.cache
+def _month_names(locale: str) -> dict[int, str]:
+    """CLDR's month names (the `MMMM` of "d MMMM y") of a locale, looked up once."""
+    return dict(get_month_names("wide", context="format", locale=locale))
+
+
 def note_datetime(value: str | datetime | None, *, locale: str = "id", tz: str = LOCAL_TZ) -> str:
-    """'26 November 2026 14.05 WIB': a correction note's time, without the weekday the byline carries."""
+    """'26 November 2026 14.05 WIB': a correction note's or a comment's time, without the weekday the byline
+    carries. Formatted from CLDR's month names directly: a page shows one per comment, and Babel's pattern
+    formatter cost ~0.2 ms a call there (the same text, tests/unit/test_publish_corrections.py)."""
     dt = parse_dt(value)
     if dt is None:
         return ""
     local = dt.astimezone(ZoneInfo(tz))
-    clock = "HH.mm" if locale.startswith("id") else "HH:mm"
-    when = format_datetime(local, f"d MMMM y {clock}", locale=locale)
+    separator = "." if locale.startswith("id") else ":"
+    when = f"{local.day} {_month_names(locale)[local.month]} {local.year} {local.hour:02d}{separator}{local.minute:02d}"
     return f"{when} {_ZONE_ABBR.get(tz, local.tzname() or '')}".strip()
 
 
