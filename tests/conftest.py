@@ -13,6 +13,7 @@ import pytest
 from elasticsearch import Elasticsearch
 from kombu import Connection
 from redis import Redis
+from sqlalchemy import Engine
 
 from harness.cleanup import drop_prefix_schema, drop_queues, drop_redis_keys
 from harness.procs import Proc, free_port, kabar_env, start_api, start_worker, wait_until
@@ -20,6 +21,7 @@ from services.index.celery_app import bootstrap
 from services.index.config import IndexSettings
 from services.ingest.auth import create_key
 from shared.corpora import shared_data_dir
+from shared.db import make_engine
 from shared.es import IndexNames, create_client, drop_indices
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +63,14 @@ def es(settings: IndexSettings, names: IndexNames) -> Iterator[Elasticsearch]:
     drop_indices(client, names)
     drop_prefix_schema(settings)
     client.close()
+
+
+@pytest.fixture(scope="session")
+def db(es: Elasticsearch, settings: IndexSettings) -> Iterator[Engine]:
+    """The session prefix's PostgreSQL schema (reader comments), migrated by the `es` fixture's bootstrap."""
+    engine = make_engine(settings, pool_size=2)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -286,7 +286,7 @@ def _install_error_pages(app: FastAPI) -> None:
         # The reason in the reader's language; a refusal is about this one form, so nothing may keep it.
         response = render_page(
             request,
-            "comment_notice.html",
+            "error.html",
             {
                 "status": exc.status,
                 "title_key": "comments_closed" if exc.detail == "closed" else "comment_refused",

@@ -9,7 +9,6 @@ approves it; the comment appears under the article. Then a hostile comment (scri
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,23 +19,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from harness.procs import wait_until
-from services.index.config import IndexSettings
 from services.ingest.comments import accounts
 from shared.comments.tables import Comment
-from shared.db import make_engine
 from tests.browser.conftest import SHOTS
 
 pytestmark = [pytest.mark.browser]
 
 PASSWORD = "kata-sandi-yang-panjang"
 RLO, LRI, PDI = "\u202e", "\u2066", "\u2069"
-
-
-@pytest.fixture(scope="module")
-def db(settings: IndexSettings) -> Iterator[Engine]:
-    engine = make_engine(settings, pool_size=1)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -39,7 +39,6 @@ from shared.comments.tables import (
     Moderator,
     Status,
 )
-from shared.db import make_engine
 from shared.es import IndexNames
 from shared.messaging import TASK_COMMENT_CHANGED, Queues
 from shared.settings import KabarSettings
@@ -123,14 +122,6 @@ def _wipe(engine: Engine, newsrooms: list[str]) -> None:
         session.execute(delete(ModerationLog).where(ModerationLog.newsroom.in_(newsrooms)))
         session.execute(delete(CommentPolicy).where(CommentPolicy.newsroom.in_(newsrooms)))
         session.execute(delete(Moderator).where(Moderator.newsroom.in_(newsrooms)))
-
-
-@pytest.fixture(scope="module")
-def db(es: Elasticsearch, prefix: str) -> Iterator[Engine]:
-    """The session prefix's schema (built by the `es` fixture's bootstrap)."""
-    engine = make_engine(KabarSettings(prefix=prefix), pool_size=2)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture(scope="module")

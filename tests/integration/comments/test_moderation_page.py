@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from harness.procs import kabar_env
 from shared.comments.tables import Commenter, Moderator, Status
-from tests.integration.comments.test_moderation_api import Room, add_comment, db, fetch, log_rows, rooms
+from tests.integration.comments.test_moderation_api import Room, add_comment, fetch, log_rows, rooms
 
-__all__ = ["db", "rooms"]  # module fixtures shared with the API tests
+__all__ = ["rooms"]  # a module fixture shared with the API tests
 
 PASSWORD = "kata-sandi-yang-panjang-1"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')

@@ -44,14 +44,6 @@ WAIT = 60.0  # the machine is shared: a queue round trip can take a while under 
 
 
 @pytest.fixture
-def db(es: Elasticsearch, settings: IndexSettings) -> Iterator[Engine]:
-    """The run's schema, migrated by the `es` fixture's bootstrap."""
-    engine = make_engine(settings, pool_size=2)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def producer(worker: Proc, settings: IndexSettings, prefix: str) -> Iterator[TaskProducer]:
     """Sends as publish and the moderation API do: by task name, to the comments queue, confirmed."""
     sender = TaskProducer(name="test-comments", broker_url=settings.broker_url, prefix=prefix, confirm_timeout=10)

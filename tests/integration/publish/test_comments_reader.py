@@ -27,9 +27,7 @@ from harness.comments import Form, answer, filled, parse_form, prepared_post, so
 from harness.procs import Proc, wait_until
 from shared.comments.policy import article_scope
 from shared.comments.tables import Comment, Commenter, CommentPolicy, CommentReport, Status
-from shared.db import make_engine
 from shared.es import IndexNames
-from shared.settings import KabarSettings
 from shared.state import StateStore
 from tests.integration.publish.conftest import NEWSROOM, Corpus, load_events, make_event
 from tests.stack import start_api
@@ -43,13 +41,6 @@ class Story:
     uid: str
     path: str
     title: str
-
-
-@pytest.fixture(scope="module")
-def db(es: Elasticsearch, prefix: str) -> Iterator[Engine]:
-    engine = make_engine(KabarSettings(prefix=prefix), pool_size=2)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture(scope="module")
