@@ -198,12 +198,21 @@ def _webhook(rows: list[dict[str, Any]]) -> Found:
     return _value(find(rows, "timing", "embargo_webhook_p95"), note)
 
 
+def _comments_row(rows: list[dict[str, Any]], metric: str, measure: str) -> dict[str, Any] | None:
+    return next(
+        (r for r in rows if r["bench"] == "comments_bench" and r["metric"] == metric and r.get("measure") == measure),
+        None,
+    )
+
+
 def _comment_post(rows: list[dict[str, Any]]) -> Found:
-    post = next((r for r in rows if r["bench"] == "comments_bench" and r["metric"] == "p99_ms"
-                 and r.get("measure") == "comment POST"), None)  # fmt: skip
-    base = next((r for r in rows if r["bench"] == "comments_bench" and r["metric"] == "p99_ms"
-                 and r.get("measure") == "healthz (baseline)"), None)  # fmt: skip
-    return _value(post, f"/healthz p99 {base['value']} ms at the same concurrency" if base else "")
+    """Paced (20 readers, a comment a second each), with /healthz paced alike and the closed loop beside it."""
+    base = _comments_row(rows, "p99_ms", "healthz (baseline), paced")
+    closed = _comments_row(rows, "p99_ms", "comment POST")
+    notes = [f"/healthz paced p99 {base['value']} ms"] if base else []
+    if closed:
+        notes.append(f"closed loop (saturation) p99 {closed['value']} ms")
+    return _value(_comments_row(rows, "p99_ms", "comment POST, paced"), "; ".join(notes))
 
 
 def _long_thread(rows: list[dict[str, Any]]) -> Found:
@@ -232,7 +241,7 @@ FIGURES = [
     Figure("backfill vs raw bulk", ">= 85", "%", lambda v: v >= 85, _backfill_ratio),
     Figure("search p99 (20 clients)", "< 80", "ms", lambda v: v < 80, _search("search_api_p99")),
     Figure("article page p99 (Zipf, cached)", "< 30", "ms", lambda v: v < 30, _search("article_page_p99")),
-    Figure("comment POST p99 (20 clients)", "< 50", "ms", lambda v: v < 50, _comment_post),
+    Figure("comment POST p99 (20 readers, paced)", "< 50", "ms", lambda v: v < 50, _comment_post),
     Figure("500-comment page / empty page (p50)", "<= 1.2", "x", lambda v: v <= 1.2, _long_thread),
 ]
 
