@@ -44,12 +44,25 @@ class ArticleStatus(StrEnum):
 LEGACY_DOC_STATUS = {"withdraw": ArticleStatus.WITHDRAWN, "delete": ArticleStatus.DELETED}
 
 
+class Rendition(BaseModel):
+    """One size of an image (a CMS's thumbnail, medium, large...), for the page's `srcset`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: AnyHttpUrl
+    width: int = Field(ge=1, le=20_000)
+    height: int | None = Field(default=None, ge=1, le=20_000)
+
+
 class Image(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: AnyHttpUrl
     caption: str | None = Field(default=None, max_length=2000)
     credit: str | None = Field(default=None, max_length=300)
+    # Left out of the dump when absent, so an article sent before renditions existed hashes as it did then
+    # (a resend with the same version stays `unchanged`, never a conflict).
+    renditions: list[Rendition] | None = Field(default=None, max_length=12, exclude_if=lambda value: value is None)
 
 
 class RelatedRef(BaseModel):

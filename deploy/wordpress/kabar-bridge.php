@@ -77,13 +77,16 @@ function kabar_article( $post ) {
 	}
 	$thumbnail = get_post_thumbnail_id( $post );
 	if ( $thumbnail ) {
-		$caption           = wp_get_attachment_caption( $thumbnail );
-		$article['images'] = array(
-			array(
-				'url'     => wp_get_attachment_url( $thumbnail ),
-				'caption' => $caption ? kabar_plain( $caption ) : null,
-			),
+		$caption = wp_get_attachment_caption( $thumbnail );
+		$image   = array(
+			'url'     => wp_get_attachment_url( $thumbnail ),
+			'caption' => $caption ? kabar_plain( $caption ) : null,
 		);
+		$renditions = kabar_renditions( $image['url'], wp_get_attachment_metadata( $thumbnail ) );
+		if ( $renditions ) {
+			$image['renditions'] = $renditions;
+		}
+		$article['images'] = array( $image );
 	}
 	if ( 'future' === $post->post_status && $published ) {
 		$article['embargo_until'] = $published;
@@ -91,6 +94,39 @@ function kabar_article( $post ) {
 	return array_filter( $article, function ( $value ) {
 		return null !== $value && array() !== $value && '' !== $value;
 	} );
+}
+
+/**
+ * The sizes WordPress made of an image, for the reader's srcset, as services/wordpress/wxr.py lists them: the
+ * original and each size (its file beside the original), one per width, smallest first, at most 12.
+ */
+function kabar_renditions( $url, $meta ) {
+	if ( ! is_array( $meta ) || empty( $meta['width'] ) ) {
+		return array();
+	}
+	$sizes  = array( array( 'url' => $url, 'width' => (int) $meta['width'], 'height' => (int) ( $meta['height'] ?? 0 ) ) );
+	$folder = substr( $url, 0, strrpos( $url, '/' ) );
+	foreach ( (array) ( $meta['sizes'] ?? array() ) as $size ) {
+		if ( is_array( $size ) && ! empty( $size['file'] ) && false === strpos( $size['file'], '/' ) ) {
+			$sizes[] = array( 'url' => $folder . '/' . $size['file'], 'width' => (int) $size['width'], 'height' => (int) ( $size['height'] ?? 0 ) );
+		}
+	}
+	$by_width = array();
+	foreach ( $sizes as $size ) {
+		$width = $size['width'];
+		if ( $width <= 0 || $width > 20000 ) {
+			continue;
+		}
+		$kept = array( 'url' => $size['url'], 'width' => $width );
+		if ( $size['height'] > 0 && $size['height'] <= 20000 ) {
+			$kept['height'] = $size['height'];
+		}
+		if ( ! isset( $by_width[ $width ] ) || strcmp( $kept['url'], $by_width[ $width ]['url'] ) < 0 ) {
+			$by_width[ $width ] = $kept;
+		}
+	}
+	ksort( $by_width );
+	return array_slice( array_values( $by_width ), 0, 12 );
 }
 
 /** One request to Kabar; returns [status code or 0, retry-after seconds, short message]. */

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.wordpress.content import clean_content
-from services.wordpress.wxr import Attachment, WxrItem
+from services.wordpress.wxr import Attachment, WxrItem, renditions
 from shared.text import strip_tags
 
 # Post statuses readers may see: now, or (scheduled) from the post's date, as an embargo. Every other one
@@ -89,7 +89,10 @@ def _article(
     if dek:
         article["dek"] = dek[:1000]
     if image is not None:
-        article["images"] = [{"url": image.url, "caption": image.caption and _plain(image.caption)}]
+        picture: dict[str, Any] = {"url": image.url, "caption": image.caption and _plain(image.caption)}
+        if image.renditions:
+            picture["renditions"] = image.renditions
+        article["images"] = [picture]
     return {key: value for key, value in article.items() if value not in (None, [], "")}
 
 
@@ -103,7 +106,10 @@ def _featured(post: dict[str, Any]) -> Attachment | None:
     if not isinstance(media, dict) or not media.get("source_url"):
         return None  # none, or one the API would not show (an "rest_forbidden" entry)
     caption = (media.get("caption") or {}).get("rendered") or None
-    return Attachment(url=media["source_url"], caption=caption, title=(media.get("title") or {}).get("rendered"))
+    sizes = ((media.get("media_details") or {}).get("sizes") or {}).values()
+    found = renditions([{**size, "url": size.get("source_url")} for size in sizes if isinstance(size, dict)])
+    title = (media.get("title") or {}).get("rendered")
+    return Attachment(url=media["source_url"], caption=caption, title=title, renditions=found)
 
 
 def from_rest(post: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from typing import Any
 
 from defusedxml.ElementTree import iterparse
 
+from services.wordpress import phpdata
+
 # WXR 1.0 to 1.2 differ only in this namespace's version (the excerpt has its own, .../export/1.x/excerpt/);
 # elements are matched by local name within it.
 WP_NS = "http://wordpress.org/export/"
@@ -28,6 +30,8 @@ class Attachment:
     url: str
     caption: str | None = None
     title: str | None = None
+    # The sizes WordPress made of it, smallest first: {"url", "width", "height"} each.
+    renditions: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -127,6 +131,39 @@ class ExportIndex:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+def sizes_of(url: str, metadata: str) -> list[dict[str, Any]]:
+    """An attachment's sizes from its `_wp_attachment_metadata` (PHP-serialised): each size's file sits beside
+    the original, whose own width and height are the largest size. Nothing when the metadata is unreadable."""
+    try:
+        meta = phpdata.loads(metadata) if metadata else None
+    except phpdata.PhpDataError:
+        return []
+    if not isinstance(meta, dict):
+        return []
+    folder = url.rsplit("/", 1)[0]
+    found = [{"url": url, "width": meta.get("width"), "height": meta.get("height")}]
+    sizes = meta.get("sizes")
+    for size in sizes.values() if isinstance(sizes, dict) else []:
+        if isinstance(size, dict) and isinstance(size.get("file"), str) and "/" not in size["file"]:
+            found.append({"url": f"{folder}/{size['file']}", "width": size.get("width"), "height": size.get("height")})
+    return renditions(found)
+
+
+def renditions(sizes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sizes with a usable width, one per width, smallest first (what a `srcset` lists), at most 12."""
+    by_width: dict[int, dict[str, Any]] = {}
+    for size in sizes:
+        width, height = size.get("width"), size.get("height")
+        if isinstance(width, int) and 0 < width <= 20_000 and size.get("url"):
+            fixed = {"url": size["url"], "width": width}
+            if isinstance(height, int) and 0 < height <= 20_000:
+                fixed["height"] = height
+            # Two sizes of one width (a theme's size equal to a core one): the same pick whatever the order.
+            if width not in by_width or fixed["url"] < by_width[width]["url"]:
+                by_width[width] = fixed
+    return [by_width[w] for w in sorted(by_width)][:12]
+
+
 def index(source: Path) -> ExportIndex:
     """First pass: every attachment's URL and caption (its excerpt), the authors' display names, the counts."""
     found = ExportIndex()
@@ -144,7 +181,10 @@ def index(source: Path) -> ExportIndex:
         found.counts[item.post_type] = found.counts.get(item.post_type, 0) + 1
         if item.post_type == "attachment" and item.attachment_url:
             found.attachments[item.post_id] = Attachment(
-                url=item.attachment_url, caption=item.excerpt.strip() or None, title=item.title or None
+                url=item.attachment_url,
+                caption=item.excerpt.strip() or None,
+                title=item.title or None,
+                renditions=sizes_of(item.attachment_url, item.meta.get("_wp_attachment_metadata", "")),
             )
     return found
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tracemalloc
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -11,7 +12,7 @@ from defusedxml import DTDForbidden, EntitiesForbidden
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.wordpress import content, mapping, wxr
+from services.wordpress import content, mapping, phpdata, wxr
 from tests.unit.test_text_linear import PIECES, SIZES, Body, assert_within_budget
 
 # ---- content -------------------------------------------------------------------------------------------
@@ -232,3 +233,63 @@ def test_reading_holds_one_item_at_a_time(tmp_path: Path) -> None:
     assert (small_count, large_count) == (200, 4000)
     # Constant memory: twenty times the file, about the same peak (one item, the parser's buffers).
     assert large_peak < 2 * small_peak + 256 * 1024, (small_peak, large_peak)
+
+
+# ---- image sizes ---------------------------------------------------------------------------------------
+
+META = (
+    'a:5:{s:5:"width";i:1200;s:6:"height";i:675;s:4:"file";s:18:"2026/11/kabar1.png";s:8:"filesize";i:9000;'
+    's:5:"sizes";a:3:{s:9:"thumbnail";a:4:{s:4:"file";s:18:"kabar1-150x150.png";s:5:"width";i:150;s:6:"height";'
+    'i:150;s:9:"mime-type";s:9:"image/png";}s:6:"medium";a:4:{s:4:"file";s:18:"kabar1-300x169.png";s:5:"width";'
+    'i:300;s:6:"height";i:169;s:9:"mime-type";s:9:"image/png";}s:5:"large";a:4:{s:4:"file";s:19:"kabar1-1024x576.png";'
+    's:5:"width";i:1024;s:6:"height";i:576;s:9:"mime-type";s:9:"image/png";}}}'
+)
+URL = "https://situs.id/wp-content/uploads/2026/11/kabar1.png"
+
+
+def test_php_serialised_sizes_become_renditions_as_the_rest_api_lists_them() -> None:
+    from_export = wxr.sizes_of(URL, META)
+    assert [(r["width"], r["url"].rsplit("/", 1)[1]) for r in from_export] == [
+        (150, "kabar1-150x150.png"),
+        (300, "kabar1-300x169.png"),
+        (1024, "kabar1-1024x576.png"),
+        (1200, "kabar1.png"),
+    ]
+    folder = URL.rsplit("/", 1)[0]
+    media = {
+        "source_url": URL,
+        "media_details": {
+            "sizes": {
+                "full": {"source_url": URL, "width": 1200, "height": 675},
+                "large": {"source_url": f"{folder}/kabar1-1024x576.png", "width": 1024, "height": 576},
+                "thumbnail": {"source_url": f"{folder}/kabar1-150x150.png", "width": 150, "height": 150},
+                "medium": {"source_url": f"{folder}/kabar1-300x169.png", "width": 300, "height": 169},
+            }
+        },
+    }
+    post = {"id": 5, "status": "publish", "date_gmt": "2024-05-01T03:04:05", "title": {"rendered": "x"}}
+    pulled = mapping.from_rest({**post, "_embedded": {"wp:featuredmedia": [media]}})
+    assert pulled["images"][0]["renditions"] == from_export
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ['O:8:"stdClass":0:{}', 'a:1:{i:0;O:1:"X":0:{}}', 's:99:"short";', "a:2:{i:0;i:1;}", "i:1;junk", "x", ""],
+)
+def test_php_data_other_than_plain_values_is_refused(bad: str) -> None:
+    with pytest.raises(phpdata.PhpDataError):
+        phpdata.loads(bad)
+    assert wxr.sizes_of(URL, bad) == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["a:1:{" * 100_000, 's:1:"' * 100_000, "a:9999999:{" + "i:1;" * 100_000, "i:" + "1" * 500_000, META * 2_000],
+    ids=["deep", "strings", "long-array", "long-int", "repeated"],
+)
+def test_php_data_is_read_in_linear_time(raw: str) -> None:
+    def read() -> None:
+        with contextlib.suppress(phpdata.PhpDataError):
+            phpdata.loads(raw)
+
+    assert_within_budget("phpdata.loads", read, len(raw))

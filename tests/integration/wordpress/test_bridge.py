@@ -115,6 +115,7 @@ def test_pull_creates_updates_unpublishes_and_deletes_in_step_with_wordpress(
     ingest_url: str,
     es: Elasticsearch,
     names: IndexNames,
+    publish_url: str,
     worker: object,
 ) -> None:
     site = _site(wp, newsroom)
@@ -129,6 +130,11 @@ def test_pull_creates_updates_unpublishes_and_deletes_in_step_with_wordpress(
         assert doc["section"] == seeded.posts[1].section
         assert doc["canonical_url"] == seeded.posts[1].link
         assert doc["images"] and doc["images"][0]["url"].endswith(".png")
+        # WordPress's sizes of the featured image, smallest first, for the page's srcset.
+        widths = [r["width"] for r in doc["images"][0]["renditions"]]
+        assert widths == sorted(widths) and widths[0] == 150 and widths[-1] == 1200, widths
+        page = httpx.get(publish_url + "/" + doc["path"].lstrip("/"), timeout=30)
+        assert page.status_code == 200 and 'srcset="' in page.text and " 150w, " in page.text
         assert doc["authors"] == [seeded.posts[1].author]
         # Its "Baca juga" block links the post before it by permalink: pinned first, resolved by URL.
         linked = article_uid(newsroom, external_id(seeded.posts[0].id))
@@ -245,7 +251,10 @@ def test_wxr_import_equals_pull_for_the_same_site_and_rerunning_it_changes_nothi
         pulled = _doc(es, names, pulled_room, post.id)
         for field in ("title", "section", "tags", "authors", "published_at", "canonical_url", "dek"):
             assert imported.get(field) == pulled.get(field), (post.id, field)
-        assert [i["url"] for i in imported["images"]] == [i["url"] for i in pulled["images"]]
+        # The featured image with all its sizes; the caption as typed or as the theme renders it (curly quotes).
+        for mine, theirs in zip(imported["images"], pulled["images"], strict=True):
+            assert (mine["url"], mine["renditions"]) == (theirs["url"], theirs["renditions"]), post.id
+            assert _words(mine["caption"]) == _words(theirs["caption"]), post.id
         assert _words(imported["body_html"]) == _words(pulled["body_html"]), post.id
 
 
