@@ -8,9 +8,9 @@ Starts its own stack on a fresh prefix (publish, ingest, an index worker and a c
   timed is Kabar's part: CSRF and proof checks, the article and policy reads, the single-use mark in
   Redis, and the publisher-confirmed send to RabbitMQ. Baseline in the same run: publish's `/healthz` at
   the same concurrency (the framework and process floor).
-- **page**: the article page of a story with 500 shown comments (with replies) next to one without any,
-  publish's page cache off so every request renders (target: as fast as without, thanks to pagination),
-  and the thread's second page.
+- **page**: the article page of a story with 500 shown comments (with replies) next to one without any and one
+  with a single page of them (28), publish's page cache off so every request renders (target: as fast as
+  without, thanks to pagination: 500 cost what one page costs), and the thread's second page.
 - **flood**: the article page again while `--flood` spam submissions are posted (and moderated) at once,
   next to the quiet numbers above (the issue: "the pages stay fast").
 
@@ -47,6 +47,8 @@ Call = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
 TARGET_SUBMIT_P99_MS = 50.0
 # Readers fetching pages while the flood runs (and the same number without one, to compare).
 FLOOD_READERS = 4
+# The comments on the article page's first page of a thread made by _long_thread: 20 top-level, 8 replies.
+PAGE_OF_COMMENTS = 28
 
 
 def _article(ingest: httpx.Client, external_id: str, title: str) -> dict[str, Any]:
@@ -225,8 +227,12 @@ def main() -> None:
         with httpx.Client(base_url=ingest_url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as ingest:
             quiet = _article(ingest, "tanpa-komentar", "Berita tanpa komentar")
             busy = _article(ingest, "lima-ratus-komentar", "Berita dengan lima ratus komentar")
+            page = _article(ingest, "satu-halaman-komentar", "Berita dengan satu halaman komentar")
             target = _article(ingest, "tempat-komentar", "Berita tempat pembaca berkomentar")
         _long_thread(stack, newsroom, busy["uid"], args.thread)
+        # As many comments as the article page shows of the long thread: the cost of showing a page of them,
+        # apart from the cost of there being many more (what pagination must keep flat).
+        _long_thread(stack, newsroom, page["uid"], PAGE_OF_COMMENTS)
 
         # ---- submit, next to /healthz at the same concurrency ----
         prepared = [
@@ -260,6 +266,7 @@ def main() -> None:
         for clients in sorted({1, FLOOD_READERS, args.clients}):
             for name, path in (
                 ("article, no comments", _path(quiet)),
+                (f"article, {PAGE_OF_COMMENTS} comments (one page)", _path(page)),
                 (f"article, {args.thread} comments", _path(busy)),
                 (f"thread page 2 of {args.thread}", f"/komentar/{busy['uid']}?halaman=2"),
             ):

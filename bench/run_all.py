@@ -216,18 +216,22 @@ def _comment_post(rows: list[dict[str, Any]]) -> Found:
 
 
 def _long_thread(rows: list[dict[str, Any]]) -> Found:
-    """p50 of the 500-comment article page over the page without comments, one reader at a time."""
+    """p50 of the 500-comment article page over the page without comments, one reader at a time (and the page
+    with one page of comments beside it: what showing comments costs, apart from how many there are)."""
     pages = {
         r.get("measure"): float(r["value"])
         for r in rows
         if r["bench"] == "comments_bench" and r["metric"] == "p50_ms" and r.get("clients") == 1
     }
-    busy = next((v for k, v in pages.items() if k and k.startswith("article, ") and k.endswith(" comments")
-                 and "no comments" not in k), None)  # fmt: skip
+    busy = next((v for k, v in pages.items() if k and k.startswith("article, ") and k.endswith("00 comments")), None)
     quiet = pages.get("article, no comments")
+    one_page = next((v for k, v in pages.items() if k and k.endswith("(one page)")), None)
     if busy is None or not quiet:
         return None, ""
-    return busy / quiet, f"p50 {busy} ms with the comments, {quiet} ms without"
+    note = f"p50 {busy} ms with 500 comments, {quiet} ms without"
+    if one_page is not None:
+        note += f", {one_page} ms with one page of them"
+    return busy / quiet, note
 
 
 FIGURES = [
