@@ -151,7 +151,7 @@ def test_snapshot_and_restore(
         )
         # Comments come back as they were: the one written after the snapshot is gone.
         with engine.connect() as conn:
-            assert conn.execute(select(Comment.body)).scalars().all() == ["sebelum"]
+            assert conn.execute(select(Comment.body).where(Comment.article_uid == uid)).scalars().all() == ["sebelum"]
         assert restored["snapshot"] == created["snapshot"]
         assert restored["redis"]["restored"] == created["redis_keys"]
         assert es.get(index=names.articles, id=uid)["_source"]["uid"] == uid
@@ -172,7 +172,8 @@ def test_snapshot_and_restore(
 
 def test_queue_depths_lists_every_queue(prefix: str, worker: Proc) -> None:
     depths = ops.queue_depths(broker_url=KabarSettings().broker_url, prefix=prefix)
-    assert set(depths) == {f"{prefix}.{q}" for q in ("index", "related", "notify", "dead", "dead-notices")}
+    queues = ("index", "related", "notify", "comments", "dead", "dead-notices")
+    assert set(depths) == {f"{prefix}.{q}" for q in queues}
     assert all(isinstance(v, int) for v in depths.values())
 
 

@@ -6,6 +6,7 @@ back from ingest (the newsroom's view) and Elasticsearch (what readers get).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -258,27 +259,41 @@ def test_wxr_import_equals_pull_for_the_same_site_and_rerunning_it_changes_nothi
         assert _words(imported["body_html"]) == _words(pulled["body_html"]), post.id
 
 
+CONTENT = ROOT / ".local" / "wordpress" / "site" / "wp-content"
+# The plugin's settings as wp-config.php would define them, read from a JSON file at each request: a PHP file
+# rewritten within opcache's revalidation interval (2 s) would still be served from its cache.
+CONFIG = CONTENT / "mu-plugins" / "kabar-config.json"
+CONFIG_PHP = """<?php
+$kabar = json_decode( (string) file_get_contents( __DIR__ . '/kabar-config.json' ), true );
+define( 'KABAR_INGEST_URL', $kabar['url'] );
+define( 'KABAR_API_KEY', $kabar['key'] );
+define( 'KABAR_RETRY_SECONDS', 1 );
+"""
+
+
+def _configure(url: str, key: str) -> None:
+    CONFIG.write_text(json.dumps({"url": url, "key": key}))
+
+
 @pytest.fixture
 def plugin(wp: wordpress.Site, api: httpx.Client, redis: Redis, prefix: str, ingest_url: str) -> Iterator[str]:
-    """The plugin installed and active, configured (as wp-config.php would) for a fresh newsroom."""
+    """The plugin installed and active, configured for a fresh newsroom; yields the newsroom."""
     newsroom = f"plg{uuid.uuid4().hex[:8]}"
     key = create_key(redis=redis, prefix=prefix, newsroom=newsroom)
-    content = ROOT / ".local" / "wordpress" / "site" / "wp-content"
-    plugin_dir = content / "plugins" / "kabar-bridge"
+    plugin_dir = CONTENT / "plugins" / "kabar-bridge"
     plugin_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy(PLUGIN, plugin_dir / "kabar-bridge.php")
-    config = content / "mu-plugins" / "kabar-config.php"
-    config.parent.mkdir(exist_ok=True)
-    config.write_text(
-        f"<?php\ndefine( 'KABAR_INGEST_URL', '{ingest_url}' );\ndefine( 'KABAR_API_KEY', '{key}' );\n"
-        "define( 'KABAR_RETRY_SECONDS', 1 );\n"
-    )
-    for path in (plugin_dir, plugin_dir / "kabar-bridge.php", config.parent, config):
+    CONFIG.parent.mkdir(exist_ok=True)
+    _configure(ingest_url, key)
+    config_php = CONFIG.parent / "kabar-config.php"
+    config_php.write_text(CONFIG_PHP)
+    for path in (plugin_dir, plugin_dir / "kabar-bridge.php", CONFIG.parent, CONFIG, config_php):
         shutil.chown(path, user="kabar-wp", group="kabar-wp")
     api.post("wp/v2/plugins/kabar-bridge/kabar-bridge", json={"status": "active"}).raise_for_status()
     yield newsroom
     api.post("wp/v2/plugins/kabar-bridge/kabar-bridge", json={"status": "inactive"})
-    config.unlink(missing_ok=True)
+    config_php.unlink(missing_ok=True)
+    CONFIG.unlink(missing_ok=True)
 
 
 def test_the_plugin_pushes_on_publish_update_and_trash(
@@ -319,15 +334,14 @@ def test_a_wrong_application_password_stops_the_pull_before_anything_is_taken_do
 def test_the_plugin_retries_from_wp_cron_when_kabar_is_away(
     wp: wordpress.Site, api: httpx.Client, plugin: str, redis: Redis, prefix: str, ingest_url: str, worker: object
 ) -> None:
-    config = ROOT / ".local" / "wordpress" / "site" / "wp-content" / "mu-plugins" / "kabar-config.php"
-    working = config.read_text()
-    config.write_text(working.replace(ingest_url, "http://127.0.0.1:9"))  # nothing listens there
+    working = json.loads(CONFIG.read_text())
+    _configure("http://127.0.0.1:9", working["key"])  # nothing listens there
     post = api.post("wp/v2/posts", json={"title": "Saat Kabar libur", "content": "<p>Isi.</p>", "status": "publish"})
     post_id = post.json()["id"]
     try:
         meta = api.get(f"wp/v2/posts/{post_id}", params={"context": "edit"}).json()["meta"]["_kabar_last_result"]
         assert (meta["state"], meta["code"]) == ("retrying", 0)
-        config.write_text(working)
+        _configure(working["url"], working["key"])
         with _ingest(ingest_url, redis, prefix, plugin) as ingest:
             assert _state(ingest, post_id)["status"] == 404
 
@@ -340,5 +354,5 @@ def test_the_plugin_retries_from_wp_cron_when_kabar_is_away(
         meta = api.get(f"wp/v2/posts/{post_id}", params={"context": "edit"}).json()["meta"]["_kabar_last_result"]
         assert meta["state"] == "ok"
     finally:
-        config.write_text(working)
+        _configure(working["url"], working["key"])
         api.delete(f"wp/v2/posts/{post_id}", params={"force": "true"})
