@@ -38,8 +38,6 @@ RABBIT_DIST_PORT = 25690
 EPMD_PORT = 4390
 REDIS_PORT = 6395
 PG_PORT = 5442
-MARIADB_PORT = 3317
-WORDPRESS_PORT = 8091
 STACK_ENV = {
     "KABAR_LOCAL_DIR": str(LOCAL),
     "KABAR_ES_PORT": str(ES_PORT),
@@ -48,8 +46,9 @@ STACK_ENV = {
     "KABAR_EPMD_PORT": str(EPMD_PORT),
     "KABAR_REDIS_PORT": str(REDIS_PORT),
     "KABAR_PG_PORT": str(PG_PORT),
-    "KABAR_MARIADB_PORT": str(MARIADB_PORT),
-    "KABAR_WORDPRESS_PORT": str(WORDPRESS_PORT),
+    # The test WordPress and its MariaDB have their own test (tests/ops/test_wordpress_service.py); here they
+    # would only slow `down` past the test's waits on this 2-core machine.
+    "KABAR_WORDPRESS": "off",
     "KABAR_RABBIT_NODE": "kabarops@localhost",
     "KABAR_ES_HEAP": "512m",
 }
@@ -119,7 +118,6 @@ def stack() -> Iterator[dict[str, int]]:
             "rabbitmq-dist": RABBIT_DIST_PORT,
             "epmd": EPMD_PORT,
             "postgres": PG_PORT,
-            "mariadb": MARIADB_PORT,
         }.items():
             pids = pids_on_port(port)
             assert len(pids) == 1, f"{name}: expected one process on port {port}, got {pids}"
