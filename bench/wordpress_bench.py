@@ -30,11 +30,11 @@ from pydantic import SecretStr
 from harness import wordpress
 from harness.results import emit, print_table
 from harness.stack import private_stack
-from services.wordpress.cli import run_pull
 from services.wordpress.config import WordPressSettings
 from services.wordpress.importer import import_export
 from services.wordpress.mapping import from_rest
 from services.wordpress.pull import Site
+from services.wordpress.run import run_pull
 from services.wordpress.sink import IngestSink
 from shared.apikeys import create_key
 

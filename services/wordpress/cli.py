@@ -8,22 +8,18 @@ running the command already holds Redis, where keys live, so no key has to be co
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 from pydantic import SecretStr
 from redis import Redis
 
-from services.wordpress import http
 from services.wordpress.config import WordPressSettings
 from services.wordpress.importer import import_export
-from services.wordpress.pull import Site, SiteState, pull, reconcile
+from services.wordpress.pull import Site, SiteState
+from services.wordpress.run import ingest_client, run_pull
 from services.wordpress.sink import IngestSink, Tally
-from shared import apikeys as auth
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,41 +38,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     import_cmd.add_argument("file", type=Path)
     import_cmd.add_argument("--newsroom", required=True)
     import_cmd.set_defaults(func=_import)
-
-
-@contextlib.contextmanager
-def ingest_client(settings: WordPressSettings, redis: Redis, newsroom: str) -> Iterator[httpx.Client]:
-    """An ingest API client holding a key of the newsroom (see the module's docstring)."""
-    given = settings.wordpress_api_key.get_secret_value() if settings.wordpress_api_key else None
-    key = given or auth.create_key(redis=redis, prefix=settings.prefix, newsroom=newsroom)
-    client = http.client(settings.wordpress_ingest_url)
-    client.headers["Authorization"] = f"Bearer {key}"
-    try:
-        yield client
-    finally:
-        client.close()
-        if not given:
-            auth.revoke_key(redis=redis, prefix=settings.prefix, key=key)
-
-
-def run_pull(
-    settings: WordPressSettings,
-    redis: Redis,
-    site: Site,
-    *,
-    per_page: int,
-    reconciling: bool,
-    max_pages: int | None = None,
-) -> Tally:
-    """One pull of one site (the CLI and the periodic task)."""
-    state = SiteState(redis, settings.prefix, site)
-    with ingest_client(settings, redis, site.newsroom) as ingest, http.client(site.url, auth=site.auth()) as wp:
-        sink = IngestSink(ingest, max_bulk_items=settings.wordpress_bulk_items)
-        progress = sys.stderr.isatty()
-        tally = pull(site, wp=wp, sink=sink, state=state, per_page=per_page, progress=progress, max_pages=max_pages)
-        if reconciling:
-            tally.add(reconcile(site, wp=wp, sink=sink, state=state))
-    return tally
 
 
 def _print(tally: Tally) -> None:

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import structlog
 
-from services.wordpress.cli import run_pull
 from services.wordpress.config import WordPressSettings
 from services.wordpress.http import BridgeHTTPError
+from services.wordpress.run import run_pull
 from shared.messaging import TASK_WORDPRESS_PULL
 
 if TYPE_CHECKING:

@@ -26,12 +26,12 @@ from redis import Redis
 
 from harness import wordpress
 from harness.procs import wait_until
-from services.wordpress.cli import run_pull
 from services.wordpress.config import WordPressSettings
 from services.wordpress.http import BridgeHTTPError
 from services.wordpress.importer import import_export
 from services.wordpress.mapping import external_id
 from services.wordpress.pull import Site, SiteState
+from services.wordpress.run import run_pull
 from services.wordpress.sink import IngestSink
 from shared.apikeys import create_key
 from shared.es import IndexNames
