@@ -11,6 +11,7 @@ from redis import Redis
 from shared.db import drop_schema, one_off_engine
 from shared.es import IndexNames, create_client, drop_indices
 from shared.messaging import Queues
+from shared.redisconn import redis_client
 from shared.settings import KabarSettings
 
 
@@ -28,16 +29,17 @@ def drop_queues(*, broker_url: str, prefix: str) -> None:
                 channel.queue_delete(name)
 
 
-def drop_prefix(prefix: str) -> None:
-    """Remove a prefix's indices, queues, Redis keys and schema from the KABAR_* services (best effort)."""
-    settings = KabarSettings(prefix=prefix)
+def drop_prefix(prefix: str, *, settings: KabarSettings | None = None) -> None:
+    """Remove a prefix's indices, queues, Redis keys and schema from the KABAR_* services, or from the ones
+    `settings` name (the local cluster), best effort."""
+    settings = settings or KabarSettings(prefix=prefix)
     with contextlib.suppress(Exception):
         es = create_client(settings)
         drop_indices(es, IndexNames(prefix))
         es.close()
     with contextlib.suppress(Exception):
         drop_queues(broker_url=settings.broker_url, prefix=prefix)
-    with contextlib.suppress(Exception), Redis.from_url(settings.redis_url) as redis:
+    with contextlib.suppress(Exception), redis_client(settings) as redis:
         drop_redis_keys(redis, prefix)
     with contextlib.suppress(Exception):
         drop_prefix_schema(settings)

@@ -33,6 +33,7 @@ from services.index.related import features, lists
 from shared import corpora
 from shared.es import IndexNames, create_client, ensure_indices
 from shared.models import ArticleIn
+from shared.redisconn import redis_client
 from shared.settings import KabarSettings
 from shared.state import StateStore
 from shared.text import normalise_title
@@ -178,7 +179,7 @@ def linked_under_temporary_prefix(
     settings = KabarSettings(prefix=prefix)
     names = IndexNames(prefix)
     es = create_client(settings).options(request_timeout=120)
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client(settings)
     try:
         ensure_indices(es, names)
         yield es, redis, names, load_linked(es=es, redis=redis, names=names, corpus_names=corpus_names, limit=limit)

@@ -22,6 +22,7 @@ from harness.procs import Proc, free_port, kabar_env, start_api, start_worker
 from services.index.celery_app import bootstrap
 from services.index.config import IndexSettings
 from shared.es import IndexNames, create_client
+from shared.redisconn import redis_client
 
 
 @dataclass
@@ -60,7 +61,7 @@ def private_stack(letter: str, **env: str) -> Iterator[PrivateStack]:
         prefix=prefix,
         settings=settings,
         es=create_client(settings),
-        redis=Redis.from_url(settings.redis_url),
+        redis=redis_client(settings),
         names=IndexNames(prefix),
         env=kabar_env(
             prefix,

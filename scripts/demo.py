@@ -132,10 +132,9 @@ def _wait_http(url: str, timeout: float = 60) -> None:
 
 def demo_key() -> str:
     """The demo newsroom's key: reused while the ingest API still accepts it, else a new one."""
-    from redis import Redis
-
     from services.ingest.auth import create_key
     from services.ingest.config import IngestSettings
+    from shared.redisconn import redis_client
 
     keyfile = RUN / "demo-key"
     if keyfile.exists():
@@ -146,7 +145,7 @@ def demo_key() -> str:
         if probe.status_code != 401:
             return key
     settings = IngestSettings()
-    with Redis.from_url(settings.redis_url) as redis:
+    with redis_client(settings) as redis:
         key = create_key(redis=redis, prefix=settings.prefix, newsroom=NEWSROOM)
     keyfile.write_text(key)
     keyfile.chmod(0o600)

@@ -25,6 +25,7 @@ from shared.es import IndexNames, create_client
 from shared.events import Operation
 from shared.messaging import Queues, celery_config, queue_depths
 from shared.models import LEGACY_DOC_STATUS
+from shared.redisconn import redis_client
 from shared.settings import KabarSettings
 
 SNAPSHOT_REPOSITORY_SUFFIX = "fs-snapshots"
@@ -330,7 +331,7 @@ def _with_stores(action: Callable[[Elasticsearch, Redis, OpsSettings], Any], *, 
     """Run one command against Elasticsearch and Redis with clients it owns; print the result."""
     settings = OpsSettings()
     es = create_client(settings).options(request_timeout=timeout)
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client(settings)
     try:
         result = action(es, redis, settings)
     finally:

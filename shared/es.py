@@ -8,6 +8,7 @@ stripped in Python before indexing.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -279,13 +280,23 @@ class IndexNames:
         return f"{self.prefix}-articles-v{TEMPLATE_VERSION}-{time.time_ns()}"
 
 
+def es_hosts(value: str) -> list[str]:
+    """`http://a:9200,http://b:9200` → one URL per node."""
+    hosts = [url.strip() for url in value.split(",") if url.strip()]
+    if not hosts:
+        raise ValueError("KABAR_ES_URL names no Elasticsearch node")
+    return hosts
+
+
 def _client_options(settings: KabarSettings) -> dict[str, Any]:
     """Address, credentials, timeouts and retries: the same for every client, sync or async."""
     auth = None
     if settings.es_username and settings.es_password:
         auth = (settings.es_username, settings.es_password.get_secret_value())
     return {
-        "hosts": settings.es_url,
+        # Every node of a cluster: requests are spread over them, and one that fails on a dead node is
+        # retried on another (max_retries) while the dead one sits out.
+        "hosts": es_hosts(settings.es_url),
         "basic_auth": auth,
         "request_timeout": settings.es_request_timeout,
         "retry_on_timeout": True,
@@ -314,15 +325,55 @@ COMMENT_COUNT_MAPPINGS: dict[str, Any] = {
 }
 
 
-def article_template_body(names: IndexNames) -> dict[str, Any]:
+def shard_count(*, documents: int, bytes_per_document: int, target_shard_bytes: int) -> int:
+    """The sizing rule: as many primary shards as it takes to keep each near the target size.
+
+    Primary shards are fixed when an index is made (changing them means a reindex), so the count comes
+    from what the index will hold in its life, not from today. Elasticsearch's guidance is 10-50 GB a
+    shard: big enough that per-shard overhead (heap, file handles, one search thread per shard) stays
+    small, small enough that a lost node's shards recover onto the others in minutes.
+    """
+    return max(1, math.ceil(documents * bytes_per_document / target_shard_bytes))
+
+
+# A related list (ids, titles, and the ranking profile of one revision) is about a third of its article.
+RELATED_BYTES_RATIO = 3
+
+
+@dataclass(frozen=True)
+class IndexLayout:
+    """Primary shards per index and replicas of each: one node by default; from settings on a cluster."""
+
+    article_shards: int = 1
+    related_shards: int = 1
+    replicas: int = 0
+
+    @classmethod
+    def from_settings(cls, settings: KabarSettings) -> IndexLayout:
+        def shards(bytes_per_document: int) -> int:
+            return shard_count(
+                documents=settings.es_expected_articles,
+                bytes_per_document=bytes_per_document,
+                target_shard_bytes=settings.es_target_shard_bytes,
+            )
+
+        return cls(
+            article_shards=shards(settings.es_bytes_per_article),
+            related_shards=shards(max(1, settings.es_bytes_per_article // RELATED_BYTES_RATIO)),
+            replicas=settings.es_replicas,
+        )
+
+
+def article_template_body(names: IndexNames, layout: IndexLayout | None = None) -> dict[str, Any]:
+    layout = layout or IndexLayout()
     return {
         "index_patterns": [names.articles_pattern],
         "priority": 100,
         "version": TEMPLATE_VERSION,
         "template": {
             "settings": {
-                "number_of_shards": 1,
-                "number_of_replicas": 0,
+                "number_of_shards": layout.article_shards,
+                "number_of_replicas": layout.replicas,
                 "refresh_interval": "1s",
                 "analysis": ANALYSIS,
             },
@@ -331,12 +382,16 @@ def article_template_body(names: IndexNames) -> dict[str, Any]:
     }
 
 
-def related_template_body(names: IndexNames) -> dict[str, Any]:
+def related_template_body(names: IndexNames, layout: IndexLayout | None = None) -> dict[str, Any]:
+    layout = layout or IndexLayout()
     return {
         "index_patterns": [names.related_pattern],
         "priority": 100,
         "version": RELATED_TEMPLATE_VERSION,
-        "template": {"settings": {"number_of_shards": 1, "number_of_replicas": 0}, "mappings": RELATED_MAPPINGS},
+        "template": {
+            "settings": {"number_of_shards": layout.related_shards, "number_of_replicas": layout.replicas},
+            "mappings": RELATED_MAPPINGS,
+        },
     }
 
 
@@ -362,16 +417,21 @@ def _related_behind_alias(es: Elasticsearch, names: IndexNames) -> None:
             raise
 
 
-def ensure_indices(es: Elasticsearch, names: IndexNames) -> None:
-    """Safe to run on every start: put the template, create the first index behind the alias if none."""
-    es.indices.put_index_template(name=names.articles_template, **article_template_body(names))
+def ensure_indices(es: Elasticsearch, names: IndexNames, layout: IndexLayout | None = None) -> None:
+    """Safe to run on every start: put the template, create the first index behind the alias if none.
+
+    Replicas follow the layout on existing indices too (a dynamic setting), so moving a deployment from one
+    node to a cluster is a restart with new settings; a new shard count takes effect at the next reindex.
+    """
+    layout = layout or IndexLayout()
+    es.indices.put_index_template(name=names.articles_template, **article_template_body(names, layout))
     if not es.indices.exists_alias(name=names.articles):
         index = names.new_articles_index()
         es.indices.create(index=index, aliases={names.articles: {"is_write_index": True}})
     else:
         # Fields added since an index was made (its mapping is strict): added, never changed.
         es.indices.put_mapping(index=names.articles, properties=ARTICLE_ADDED_PROPERTIES)
-    es.indices.put_index_template(name=names.related_template, **related_template_body(names))
+    es.indices.put_index_template(name=names.related_template, **related_template_body(names, layout))
     if not es.indices.exists_alias(name=names.related):
         _related_behind_alias(es, names)
     else:
@@ -380,9 +440,11 @@ def ensure_indices(es: Elasticsearch, names: IndexNames) -> None:
         # Another process may create it between the check and here: that is the same index.
         es.options(ignore_status=400).indices.create(
             index=names.comment_counts,
-            settings={"number_of_shards": 1, "number_of_replicas": 0},
+            settings={"number_of_shards": 1, "number_of_replicas": layout.replicas},
             mappings=COMMENT_COUNT_MAPPINGS,
         )
+    replicas = {"index": {"number_of_replicas": layout.replicas}}
+    es.indices.put_settings(index=f"{names.articles},{names.related},{names.comment_counts}", settings=replicas)
     es.cluster.health(index=names.articles, wait_for_status="yellow", timeout="30s")
 
 

@@ -13,12 +13,31 @@ class KabarSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KABAR_", env_file=".env", extra="ignore")
 
+    # Topology is configuration: one node (the default) or a cluster's nodes, comma-separated (the client
+    # spreads requests over them and retries a failed one on another node).
     es_url: str = "http://127.0.0.1:9200"
     es_username: str | None = None
     es_password: SecretStr | None = None
     es_request_timeout: float = 10.0
+    # Copies of every shard on other nodes: 0 on one node (a replica there could never be assigned), 1 on
+    # a cluster of three, so losing any one node loses no data and no search.
+    es_replicas: int = Field(default=0, ge=0, le=2)
+    # The sizing rule for primary shards (shared.es.shard_count): articles expected in the index's life,
+    # bytes per stored article (measured: bench.cluster_bench prints it), and the shard size aimed at.
+    es_expected_articles: int = Field(default=200_000, ge=1)
+    es_bytes_per_article: int = Field(default=12_000, ge=100)
+    es_target_shard_bytes: int = Field(default=30 * 1024**3, ge=1024**2)
+    # One RabbitMQ, or a cluster's nodes `;`-separated: kombu's failover list, tried in turn on connection loss.
     broker_url: str = "amqp://guest:guest@127.0.0.1:5672//"
+    # One Redis (this URL), or a primary found through Sentinel when sentinels are given (host:port,
+    # comma-separated); the URL then still gives the database, user and password.
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_sentinels: str = ""
+    redis_sentinel_master: str = "kabar"
+    # State commits wait until this many replicas have them (Redis WAIT), for at most the timeout, so a
+    # failover cannot take back an acknowledged revision. 0 on a single Redis.
+    redis_wait_replicas: int = Field(default=0, ge=0, le=5)
+    redis_wait_timeout_ms: int = Field(default=500, ge=1, le=60_000)
     # PostgreSQL holds what Kabar is the only copy of (reader comments). Each prefix gets its own schema.
     database_url: SecretStr = SecretStr("postgresql+psycopg://kabar:kabar@127.0.0.1:5432/kabar")
     database_pool_size: int = Field(default=5, ge=1, le=100)

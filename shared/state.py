@@ -8,14 +8,25 @@ write never matters, and a late or replayed writer can never move the state back
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
+from prometheus_client import Counter
 from redis import Redis
+from redis.client import Pipeline
 
 from shared.events import Operation
 from shared.models import ArticleStatus
+
+log = structlog.get_logger()
+
+REPLICATION_SHORT = Counter(
+    "kabar_state_replication_short_total",
+    "State commits that fewer replicas than KABAR_REDIS_WAIT_REPLICAS acknowledged within the timeout",
+)
 
 # Revisions reach 2**63 (the newsroom version sits in the high bits), beyond the 2**53 a Lua number
 # holds exactly, so every script compares them as decimal strings: the longer one is larger, and equal
@@ -190,9 +201,15 @@ def _state(uid: str, raw: Any) -> ArticleState:
 class StateStore:
     """Per-article state hashes under `{prefix}:article:{uid}`."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, prefix: str, *, wait_replicas: int = 0, wait_timeout_ms: int = 500) -> None:
         self.redis = redis
         self.prefix = prefix
+        # Commits wait (Redis WAIT) until this many replicas hold them, so a failover to a replica cannot
+        # take back a revision ingest already answered for. Bounded: with the replica gone, ingest carries on
+        # (the article itself is already in RabbitMQ's replicated queue, and the state rebuilds from
+        # Elasticsearch) and each short wait is logged and counted.
+        self.wait_replicas = wait_replicas
+        self.wait_timeout_ms = wait_timeout_ms
         self._commit = redis.register_script(_COMMIT)
         self._raise = redis.register_script(_RAISE)
         self._commit_many = redis.register_script(_COMMIT_MANY)
@@ -219,7 +236,10 @@ class StateStore:
         for name, value in fields.items():
             if value is not None:
                 args += [name, _redis_value(value)]
-        return bool(self._commit(keys=[self.key(uid)], args=args))
+        if not self.wait_replicas:
+            return bool(self._commit(keys=[self.key(uid)], args=args))
+        committed, _ = self._replicated(lambda pipe: self._commit(keys=[self.key(uid)], args=args, client=pipe))
+        return bool(committed)
 
     def mark_applied(self, uid: str, revision: int, **fields: Any) -> bool:
         """A worker applied this revision to Elasticsearch."""
@@ -263,7 +283,27 @@ class StateStore:
             return []
         keys = [self.key(uid) for uid, _, _ in commits]
         args = [json.dumps([str(revision), _redis_fields(fields)]) for _, revision, fields in commits]
-        return [bool(r) for r in self._commit_many(keys=keys, args=args)]
+        if not self.wait_replicas:
+            return [bool(r) for r in self._commit_many(keys=keys, args=args)]
+        committed, _ = self._replicated(lambda pipe: self._commit_many(keys=keys, args=args, client=pipe))
+        return [bool(r) for r in committed]
+
+    def _replicated(self, write: Callable[[Pipeline], object]) -> tuple[Any, int]:
+        """The write and a WAIT in one pipeline: WAIT covers the writes sent before it on the same
+        connection, which a pooled client only guarantees within one pipeline. Returns (result, replicas)."""
+        pipe = self.redis.pipeline(transaction=False)
+        write(pipe)
+        pipe.execute_command("WAIT", self.wait_replicas, self.wait_timeout_ms)
+        result, acknowledged = pipe.execute()
+        if int(acknowledged) < self.wait_replicas:
+            REPLICATION_SHORT.inc()
+            log.warning(
+                "state.replication_short",
+                replicas=int(acknowledged),
+                wanted=self.wait_replicas,
+                ms=self.wait_timeout_ms,
+            )
+        return result, int(acknowledged)
 
 
 def _redis_fields(fields: dict[str, Any]) -> dict[str, str]:

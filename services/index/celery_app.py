@@ -19,9 +19,10 @@ from services.index import metrics
 from services.index.config import IndexSettings
 from services.index.edge.purger import EdgePurger
 from shared.db import make_engine, migrate, one_off_engine
-from shared.es import IndexNames, create_client, ensure_indices
+from shared.es import IndexLayout, IndexNames, create_client, ensure_indices
 from shared.logging import configure_logging
 from shared.messaging import celery_config, declare_topology
+from shared.redisconn import redis_client
 from shared.state import StateStore
 
 
@@ -69,7 +70,7 @@ class WorkerContext:
 
     @classmethod
     def open(cls, settings: IndexSettings) -> WorkerContext:
-        redis = Redis.from_url(settings.redis_url, socket_timeout=10)
+        redis = redis_client(settings, socket_timeout=10)
         return cls(
             settings=settings,
             es=create_client(settings, node_class=TimeLimitAwareNode),
@@ -173,7 +174,7 @@ def bootstrap(settings: IndexSettings) -> None:
     prefix's PostgreSQL schema at the newest migration."""
     es = create_client(settings)
     try:
-        ensure_indices(es, IndexNames(settings.prefix))
+        ensure_indices(es, IndexNames(settings.prefix), IndexLayout.from_settings(settings))
     finally:
         es.close()
     with one_off_engine(settings) as engine:

@@ -6,7 +6,6 @@ import argparse
 import json
 
 from kombu import Connection
-from redis import Redis
 
 from services.index import deadletters
 from services.index.celery_app import bootstrap
@@ -14,7 +13,8 @@ from services.index.config import IndexSettings
 from services.index.indexing.reindex import reindex
 from services.index.related import lists as related
 from services.index.related import ranker
-from shared.es import IndexNames, create_client
+from shared.es import IndexLayout, IndexNames, create_client
+from shared.redisconn import redis_client
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,7 +67,11 @@ def _reindex(args: argparse.Namespace) -> int:
     es = client.options(request_timeout=120)
     try:
         result = reindex(
-            es=es, names=IndexNames(settings.prefix), delete_old=args.delete_old, chunk_size=args.chunk_size
+            es=es,
+            names=IndexNames(settings.prefix),
+            layout=IndexLayout.from_settings(settings),
+            delete_old=args.delete_old,
+            chunk_size=args.chunk_size,
         )
     finally:
         client.close()
@@ -96,7 +100,7 @@ def _dead_replay(args: argparse.Namespace) -> int:
 def _related_rebuild(args: argparse.Namespace) -> int:
     settings = IndexSettings()
     es = create_client(settings)
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client(settings)
     try:
         count = related.rebuild_all(
             es=es,

@@ -10,7 +10,9 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.ingest.comments import upkeep
 from services.ingest.comments.errors import install_database_errors
@@ -23,9 +25,10 @@ from services.ingest.publisher import EventPublisher
 from services.ingest.routes import router
 from services.ingest.webhook_routes import router as webhook_router
 from shared.db import make_engine
-from shared.errors import install_problem_handlers, validation_problem
+from shared.errors import ServiceUnavailable, install_problem_handlers, kabar_problem, validation_problem
 from shared.logging import configure_logging
 from shared.observability import INGEST_RESULTS, install_observability
+from shared.redisconn import redis_client
 from shared.state import StateStore
 
 
@@ -36,7 +39,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         configure_logging(level=settings.log_level, json=settings.log_json)
-        redis = Redis.from_url(settings.redis_url, socket_timeout=5)
+        redis = redis_client(settings, socket_timeout=5)
         publisher = EventPublisher(
             broker_url=settings.broker_url,
             prefix=settings.prefix,
@@ -58,7 +61,12 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                 "settings": settings,
                 "redis": redis,
                 "publisher": publisher,
-                "store": StateStore(redis, settings.prefix),
+                "store": StateStore(
+                    redis,
+                    settings.prefix,
+                    wait_replicas=settings.redis_wait_replicas,
+                    wait_timeout_ms=settings.redis_wait_timeout_ms,
+                ),
                 "engine": engine,
             }
         finally:
@@ -85,6 +93,19 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         # Invalid bodies never reach a route; they still count as rejected writes.
         INGEST_RESULTS.labels("rejected").inc()
         return validation_problem(request, exc)
+
+    @app.exception_handler(RedisConnectionError)
+    @app.exception_handler(RedisTimeoutError)
+    @app.exception_handler(ReadOnlyError)
+    async def _state_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # Keys, limits and article state live in Redis: while it is away (a restart, or the seconds a
+        # Sentinel failover takes) a write cannot be checked or recorded. That is an outage, not a bug, so the
+        # newsroom gets a 503 to retry (a retry is safe: versions and idempotency keys make it one write).
+        structlog.get_logger().warning("ingest.redis_unavailable", error=repr(exc)[:200])
+        outage = ServiceUnavailable(
+            "Article state is unavailable for a moment; retry the request.", headers={"Retry-After": "1"}
+        )
+        return kabar_problem(request, outage)
 
     install_observability(app, service="ingest", checks=readiness_checks())
     app.include_router(router)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from redis import Redis
-
 from services.ingest import auth
 from services.ingest.config import IngestSettings
+from shared.redisconn import redis_client
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,14 +23,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _create(args: argparse.Namespace) -> int:
     settings = IngestSettings()
-    with Redis.from_url(settings.redis_url) as redis:
+    with redis_client(settings) as redis:
         print(auth.create_key(redis=redis, prefix=settings.prefix, newsroom=args.name))
     return 0
 
 
 def _revoke(args: argparse.Namespace) -> int:
     settings = IngestSettings()
-    with Redis.from_url(settings.redis_url) as redis:
+    with redis_client(settings) as redis:
         if args.all:
             count = auth.revoke_newsroom(redis=redis, prefix=settings.prefix, newsroom=args.key_or_name)
             print(f"revoked {count} key(s)")

@@ -49,6 +49,7 @@ from shared.logging import configure_logging
 from shared.observability import RequestContextMiddleware, install_observability
 from shared.producer import TaskProducer
 from shared.purge import PurgeNotice, follow_purges
+from shared.redisconn import async_redis_client
 
 HERE = Path(__file__).parent
 log = structlog.get_logger()
@@ -79,15 +80,13 @@ def create_app(settings: PublishSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        from redis.asyncio import Redis
-
         configure_logging(level=settings.log_level, json=settings.log_json)
         if settings.comment_form_key.get_secret_value() == DEV_FORM_KEY:
             # Anyone can read the development key in the repository and mint form tokens with it.
             log.warning("comments.development_form_key", setting="KABAR_COMMENT_FORM_KEY")
         es = create_async_client(settings, connections_per_node=64)
         # Only for purge notices: pages never wait on Redis, and publish serves on while it is down.
-        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2)
+        redis = async_redis_client(settings, socket_connect_timeout=2)
         page_cache = MicroCache(
             ttl=settings.page_cache_seconds, settle=settings.purge_settle_seconds, max_bytes=settings.page_cache_bytes
         )

@@ -13,13 +13,13 @@ import sys
 from pathlib import Path
 
 from pydantic import SecretStr
-from redis import Redis
 
 from services.wordpress.config import WordPressSettings
 from services.wordpress.importer import import_export
 from services.wordpress.pull import Site, SiteState
 from services.wordpress.run import ingest_client, run_pull
 from services.wordpress.sink import IngestSink, Tally
+from shared.redisconn import redis_client
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,7 +48,7 @@ def _pull(args: argparse.Namespace) -> int:
     settings = WordPressSettings()
     password = SecretStr(args.app_password_file.read_text().strip()) if args.app_password_file else None
     site = Site(url=args.site, newsroom=args.newsroom, username=args.username, app_password=password)
-    with Redis.from_url(settings.redis_url) as redis:
+    with redis_client(settings) as redis:
         if args.from_start:
             SiteState(redis, settings.prefix, site).reset()
         tally = run_pull(settings, redis, site, per_page=args.per_page, reconciling=not args.no_reconcile)
@@ -58,7 +58,7 @@ def _pull(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     settings = WordPressSettings()
-    with Redis.from_url(settings.redis_url) as redis, ingest_client(settings, redis, args.newsroom) as ingest:
+    with redis_client(settings) as redis, ingest_client(settings, redis, args.newsroom) as ingest:
         sink = IngestSink(ingest, max_bulk_items=settings.wordpress_bulk_items)
         tally = import_export(args.file, sink=sink, progress=sys.stderr.isatty())
     _print(tally)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from redis import Redis
 
-from shared.state import StateStore, revision_for
+from shared.state import REPLICATION_SHORT, StateStore, revision_for
 
 
 def test_an_older_version_reserved_later_still_gets_the_lower_revision(redis: Redis, prefix: str) -> None:
@@ -106,3 +106,17 @@ def test_a_batch_marks_each_article_applied_and_never_moves_one_back(redis: Redi
     assert redis.hget(store.key("batch-a"), "applied_op") == b"upsert"
     assert redis.hget(store.key("batch-b"), "applied_revision") == str(newer).encode()
     assert redis.hget(store.key("batch-b"), "applied_op") is None
+
+
+def test_a_commit_waiting_for_a_replica_that_is_not_there_is_bounded_and_counted(redis: Redis, prefix: str) -> None:
+    # One Redis has no replica: WAIT answers 0 after its timeout, and the commit stands (ingest carries on;
+    # the cluster test shows a replica acknowledging). Both commit forms go through the same pipeline.
+    store = StateStore(redis, prefix, wait_replicas=1, wait_timeout_ms=20)
+    short = REPLICATION_SHORT._value.get()
+    rev = store.reserve_revision("wait-one", 1)
+    assert store.commit("wait-one", rev, op="upsert", version=1)
+    assert store.commit_many([("wait-many", store.reserve_revision("wait-many", 2), {"op": "upsert", "version": 2})])
+    assert store.get("wait-one").version == 1 and store.get("wait-many").version == 2
+    assert REPLICATION_SHORT._value.get() == short + 2
+    # An older revision is still refused through the pipeline.
+    assert not store.commit("wait-one", revision_for(0, 1), op="upsert", version=0)

@@ -17,6 +17,7 @@ from redis import Redis
 
 from services.index.embargo.schedule import EmbargoSchedule
 from shared.messaging import TASK_EMBARGO_RELEASE, Queues
+from shared.redisconn import redis_client
 
 if TYPE_CHECKING:
     from services.index.celery_app import KabarCelery
@@ -37,7 +38,7 @@ class ReleasePoller:
         self._redis: Redis | None = None
 
     def start(self) -> None:
-        self._redis = Redis.from_url(self.settings.redis_url, socket_timeout=5)
+        self._redis = redis_client(self.settings, socket_timeout=5)
         self._thread = threading.Thread(target=self._run, name="kabar-embargo-poller", daemon=True)
         self._thread.start()
         log.info("embargo.poller_started", interval=self.settings.embargo_poll_seconds)

@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 from elasticsearch import Elasticsearch, helpers
 
-from shared.es import IndexNames, article_template_body
+from shared.es import IndexLayout, IndexNames, article_template_body
 
 log = structlog.get_logger()
 
@@ -84,10 +84,18 @@ def copy_documents(
     return copied, stale
 
 
-def reindex(*, es: Elasticsearch, names: IndexNames, delete_old: bool = False, chunk_size: int = 500) -> ReindexResult:
+def reindex(
+    *,
+    es: Elasticsearch,
+    names: IndexNames,
+    layout: IndexLayout | None = None,
+    delete_old: bool = False,
+    chunk_size: int = 500,
+) -> ReindexResult:
     """Create a new index from the current template, copy, catch up, swap the alias atomically."""
-    # The template is code: put the current one so the new index is built from it.
-    es.indices.put_index_template(name=names.articles_template, **article_template_body(names))
+    # The template is code: put the current one so the new index is built from it (and its shard count
+    # from the sizing rule: a reindex is how a grown index gets more primary shards).
+    es.indices.put_index_template(name=names.articles_template, **article_template_body(names, layout))
     old = write_index(es=es, names=names)
     new = names.new_articles_index()
     es.indices.create(index=new)
