@@ -6,6 +6,7 @@ related document until the target arrives (`waiting_for`), then the source is se
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -228,6 +229,15 @@ def _cut_links(
     return updated
 
 
+def computation_version(redis: Redis | None) -> int:
+    """The external version of a list whose computation starts now: the time in microseconds, from Redis's
+    clock (one clock for every worker on every host; this process's own without Redis)."""
+    if redis is None:
+        return time.time_ns() // 1000
+    seconds, micros = redis.time()
+    return int(seconds) * 1_000_000 + int(micros)
+
+
 def compute_related(
     *,
     es: Elasticsearch,
@@ -238,7 +248,13 @@ def compute_related(
     ranker: Ranker | None = None,
     redis: Redis | None = None,
 ) -> dict[str, Any] | None:
-    """Compute and store one article's list; returns the stored document (None if not published)."""
+    """Compute and store one article's list; returns the list computed (None if not published).
+
+    Two computations of one list can overlap: a refresh asked for while one runs starts on another related
+    worker after its debounce, however long the first takes. The later one read the index after whatever
+    asked for it, so its list must stand: each list is stored with external version = when its computation
+    started (taken before anything is read), and an earlier computation finishing last is refused (409)."""
+    version = computation_version(redis)
     settled = _settle_current(es=es, names=names, uid=uid)
     if settled is None:
         return None
@@ -266,7 +282,13 @@ def compute_related(
         "source_revision": article.get("revision"),
         **profile_fields(settled),
     }
-    es.index(index=names.related, id=uid, document=doc)
+    try:
+        es.index(index=names.related, id=uid, document=doc, version=version, version_type="external")
+    except ConflictError:
+        # A computation that started later has stored its list: that one stands. This list is still returned,
+        # so the caller's follow-ups (the neighbours' refreshes, a purge) happen; each is idempotent.
+        log.info("related.superseded", article_id=uid)
+        return doc
     cache_profile(redis, names, settled.profile)
     # A withdrawal can land while this list was being computed; the withdrawing task deletes the list
     # after its own write, so re-reading the status now closes the window from this side.
