@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, SecretStr
 from redis import Redis
+from redis.exceptions import WatchError
 from tqdm import tqdm
 
 from services.wordpress.http import BridgeHTTPError, request
@@ -73,15 +74,27 @@ class SiteState:
         return f"{self.prefix}:wordpress:{self.site.key}"
 
     def cursor(self) -> datetime | None:
-        raw = self.redis.get(f"{self._base}:cursor")
-        return datetime.fromisoformat(raw.decode() if isinstance(raw, bytes) else str(raw)) if raw else None
+        return _cursor(self.redis.get(f"{self._base}:cursor"))
 
     def advance(self, to: datetime) -> None:
-        # Never backwards: two runs of one site at once (a beat tick while an operator pulls) both move it on.
+        """Move the cursor on, never back: two runs of one site at once (a beat tick while an operator pulls,
+        on any hosts) both move it. Compare-and-set (WATCH): a write by the other run between this one's read
+        and its write makes it read again."""
         key = f"{self._base}:cursor"
-        current = self.cursor()
-        if current is None or to > current:
-            self.redis.set(key, to.isoformat())
+        with self.redis.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    current = _cursor(pipe.get(key))
+                    if current is not None and to <= current:
+                        pipe.unwatch()
+                        return
+                    pipe.multi()
+                    pipe.set(key, to.isoformat())
+                    pipe.execute()
+                    return
+                except WatchError:
+                    continue
 
     def published(self, ids: list[int], removed: list[int]) -> None:
         pipe = self.redis.pipeline()
@@ -96,6 +109,10 @@ class SiteState:
 
     def reset(self) -> None:
         self.redis.delete(f"{self._base}:cursor", f"{self._base}:published")
+
+
+def _cursor(raw: bytes | str | None) -> datetime | None:
+    return datetime.fromisoformat(raw.decode() if isinstance(raw, bytes) else str(raw)) if raw else None
 
 
 def gmt_offset(wp: httpx.Client) -> timedelta:
