@@ -7,6 +7,7 @@ import base64
 import gzip
 import json
 import os
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -44,15 +45,17 @@ class OpsSettings(KabarSettings):
     snapshot_dir: Path | None = None
 
 
-def worker_health(*, settings: KabarSettings, timeout: float = 5.0) -> list[str]:
-    """Names of the workers that answered a broadcast ping (empty: none is alive)."""
+def worker_health(*, settings: KabarSettings, timeout: float = 5.0, host: str | None = None) -> list[str]:
+    """Names of the workers that answered a broadcast ping (empty: none is alive); with `host`, only those of
+    that host (node names are `<name>@<host>`, compose's `-n index@%h`)."""
     app = Celery(set_as_current=False)
     app.conf.update(celery_config(broker_url=settings.broker_url, prefix=settings.prefix))
     try:
         replies = app.control.ping(timeout=timeout) or []
     finally:
         app.close()
-    return [name for reply in replies for name in reply]
+    names = [name for reply in replies for name in reply]
+    return [name for name in names if host is None or name.rpartition("@")[2] == host]
 
 
 def pipeline_status(*, settings: KabarSettings, es: Elasticsearch) -> dict[str, Any]:
@@ -278,6 +281,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     health.add_argument(
         "--fail-on-dead-letters", action="store_true", help="exit 2 when messages wait in the dead-letter queue"
     )
+    health.add_argument(
+        "--this-host",
+        action="store_true",
+        help="only a worker of this host counts: a container's health check with several worker containers, "
+        "where any other worker would answer for a hung one",
+    )
     health.set_defaults(func=_worker_health)
     status = sub.add_parser("status", help="pipeline status: queues, workers, article counts (JSON)")
     status.set_defaults(func=_status)
@@ -300,7 +309,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _worker_health(args: argparse.Namespace) -> int:
     settings = KabarSettings()
-    workers = worker_health(settings=settings, timeout=args.timeout)
+    host = socket.gethostname() if getattr(args, "this_host", False) else None
+    workers = worker_health(settings=settings, timeout=args.timeout, host=host)
     # Poison messages do not stop the workers (time limits, delivery limit), they wait for an operator:
     # say how many, so a green check never hides them.
     try:
