@@ -6,6 +6,9 @@
 #   built-in server) on MariaDB (Debian's).
 # Usage: scripts/services.sh install|up|down|status  (KABAR_EDGE=off: `up` starts no edge; KABAR_POSTGRES=off:
 # no PostgreSQL; KABAR_WORDPRESS=off: neither MariaDB nor WordPress)
+# The local cluster for tests and benches (3 Elasticsearch nodes, 3 RabbitMQ nodes, Redis primary + replica
+# + 3 Sentinels, on their own ports beside this single-node stack): scripts/cluster.sh, `cluster-up`,
+# `cluster-down`, `cluster-status`, `cluster-env` and the fault-injection commands; `down` stops it too.
 # Every command is idempotent. `down` stops only what `up` started, through pid files and node names.
 # Least privilege: every daemon listens on loopback only (epmd and Erlang distribution included) and runs as
 # its own unprivileged user (kabar-es, kabar-redis, kabar-rabbit, kabar-pg, kabar-varnish, kabar-mariadb,
@@ -780,7 +783,13 @@ stop_wordpress() {
   rm -f "$WP_PID"
 }
 
+# The local cluster's functions (cluster_*), which use the ones above.
+# shellcheck source=scripts/cluster.sh
+. "$ROOT/scripts/cluster.sh"
+
 cmd_down() {
+  # The local cluster too, best effort (in a condition: one that will not stop keeps nothing else running).
+  cluster_down || log "the local cluster did not stop cleanly (scripts/services.sh cluster-status)"
   stop_wordpress
   stop_mariadb
   stop_edge
@@ -824,5 +833,7 @@ case "${1:-up}" in
   stop-wordpress) stop_wordpress; stop_mariadb ;;
   # WordPress's own WXR export of the running site on stdout: all (default), post, page or attachment.
   export-wordpress) wp_php "$WP_DIR/export.php" "$WP_SITE" "${2:-all}" ;;
-  *) echo "usage: $0 install|up|down|status|stop-es|start-es|restart-es|stop-rabbitmq|start-rabbitmq|start-edge|stop-edge|start-postgres|stop-postgres|start-wordpress|stop-wordpress|export-wordpress [all|post|page|attachment]" >&2; exit 2 ;;
+  # Not in a condition (`|| ...`), which would switch set -e off inside every function it calls.
+  cluster-*) cluster_command "$@" ;;
+  *) echo "usage: $0 install|up|down|status|stop-es|start-es|restart-es|stop-rabbitmq|start-rabbitmq|start-edge|stop-edge|start-postgres|stop-postgres|start-wordpress|stop-wordpress|export-wordpress [all|post|page|attachment]|cluster-up|cluster-down|cluster-status|cluster-env|cluster-kill-es N|cluster-start-es N|cluster-kill-rabbit N|cluster-start-rabbit N|cluster-stop-redis PORT|cluster-start-redis PORT|cluster-redis-primary" >&2; exit 2 ;;
 esac
