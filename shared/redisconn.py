@@ -36,6 +36,11 @@ def sentinel_hosts(value: str) -> list[tuple[str, int]]:
     return hosts
 
 
+def _sentinel_options(settings: KabarSettings) -> dict[str, Any]:
+    password = settings.redis_sentinel_password
+    return {"socket_timeout": SENTINEL_TIMEOUT, "password": password.get_secret_value() if password else None}
+
+
 def _server_options(settings: KabarSettings, options: dict[str, Any]) -> dict[str, Any]:
     """Database, user and password from the URL (the host in it is ignored under Sentinel)."""
     parsed = parse_url(settings.redis_url)
@@ -47,7 +52,7 @@ def redis_client(settings: KabarSettings, **options: Any) -> Redis:
     hosts = sentinel_hosts(settings.redis_sentinels)
     if not hosts:
         return Redis.from_url(settings.redis_url, **options)
-    sentinel = Sentinel(hosts, sentinel_kwargs={"socket_timeout": SENTINEL_TIMEOUT})
+    sentinel = Sentinel(hosts, sentinel_kwargs=_sentinel_options(settings))
     return sentinel.master_for(settings.redis_sentinel_master, **_server_options(settings, options))
 
 
@@ -56,5 +61,5 @@ def async_redis_client(settings: KabarSettings, **options: Any) -> AsyncRedis:
     hosts = sentinel_hosts(settings.redis_sentinels)
     if not hosts:
         return AsyncRedis.from_url(settings.redis_url, **options)
-    sentinel = AsyncSentinel(hosts, sentinel_kwargs={"socket_timeout": SENTINEL_TIMEOUT})
+    sentinel = AsyncSentinel(hosts, sentinel_kwargs=_sentinel_options(settings))
     return sentinel.master_for(settings.redis_sentinel_master, **_server_options(settings, options))

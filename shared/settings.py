@@ -34,6 +34,8 @@ class KabarSettings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_sentinels: str = ""
     redis_sentinel_master: str = "kabar"
+    # The Sentinels' own password (`requirepass` in sentinel.conf), when they have one.
+    redis_sentinel_password: SecretStr | None = None
     # State commits wait until this many replicas have them (Redis WAIT), for at most the timeout, so a
     # failover cannot take back an acknowledged revision. 0 on a single Redis.
     redis_wait_replicas: int = Field(default=0, ge=0, le=5)

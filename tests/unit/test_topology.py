@@ -36,13 +36,16 @@ def test_redis_client_uses_sentinel_only_when_sentinels_are_given() -> None:
             redis_url="redis://:secret@ignored:6379/3",
             redis_sentinels="127.0.0.1:26391,127.0.0.1:26392",
             redis_sentinel_master="kabar-cluster",
+            redis_sentinel_password="sentinel-secret",
         )
     )
     pool = managed.connection_pool
     assert pool.service_name == "kabar-cluster"  # type: ignore[attr-defined]
     assert pool.connection_kwargs["db"] == 3
     assert pool.connection_kwargs["password"] == "secret"
-    assert [c.connection_pool.connection_kwargs["port"] for c in pool.sentinel_manager.sentinels] == [26391, 26392]  # type: ignore[attr-defined]
+    sentinels = pool.sentinel_manager.sentinels  # type: ignore[attr-defined]
+    assert [c.connection_pool.connection_kwargs["port"] for c in sentinels] == [26391, 26392]
+    assert {c.connection_pool.connection_kwargs["password"] for c in sentinels} == {"sentinel-secret"}
 
 
 @pytest.mark.parametrize(
