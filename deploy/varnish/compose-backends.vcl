@@ -16,6 +16,15 @@ backend ingest {
     .first_byte_timeout = 120s;
 }
 
+# What kabar.vcl sends readers and the newsroom API to.
+sub kabar_to_publish {
+    set req.backend_hint = publish;
+}
+
+sub kabar_to_ingest {
+    set req.backend_hint = ingest;
+}
+
 # The workers purge over the compose network, on the `purge` listener (-a purge=:6091), which compose
 # does not publish. Readers reach only the `http` listener, so even a reader whose address looks private
 # (Docker's port proxy makes every reader look like the bridge gateway) cannot purge.

@@ -19,9 +19,11 @@ vcl 4.1;
 #   publish is down (probe sick, or a fetch fails), copies are served for their whole grace.
 # - Conditional requests (ETag / Last-Modified -> 304) and gzip are answered here from the stored copy.
 #
-# The backends, the purgers' ACL and kabar_may_purge come from kabar-backends.vcl, one per deployment:
+# The backends, kabar_to_publish and kabar_to_ingest (which pick them: one backend each, or a director over
+# several replicas), the purgers' ACL and kabar_may_purge come from kabar-backends.vcl, one per deployment:
 # scripts/services.sh and harness/edge.py fill local-backends.vcl.in for loopback; compose-backends.vcl is
-# compose's. /.edge/health answers 200 from Varnish itself.
+# compose's, compose-cluster-backends.vcl the cluster override's (two of each, round-robin). Nothing here
+# names a backend. /.edge/health answers 200 from Varnish itself.
 
 import std;
 import xkey;
@@ -54,17 +56,17 @@ sub vcl_recv {
     }
     if (req.http.X-Kabar-Install) {
         # A tombstone being stored: always a fresh object (vcl_backend_fetch makes it), never a lookup.
-        set req.backend_hint = publish;
+        call kabar_to_publish;
         set req.hash_always_miss = true;
         return (hash);
     }
     # The newsroom API: straight to ingest, never cached (authenticated, and every answer is live state).
     if (req.url ~ "^/v1(/|$)") {
-        set req.backend_hint = ingest;
+        call kabar_to_ingest;
         set req.http.X-Kabar-Pass = "1";
         return (pass);
     }
-    set req.backend_hint = publish;
+    call kabar_to_publish;
     if (req.method != "GET" && req.method != "HEAD") {
         set req.http.X-Kabar-Pass = "1";
         return (pass);
