@@ -77,9 +77,20 @@ SCRIPT_KNOBS: dict[str, tuple[str, str, str]] = {
     "KABAR_COMPOSE_VERSION": ("scripts/compose.sh", "v2.40.3", "Docker Compose built from the Go proxy"),
     "KABAR_REDIS_ACL_FILE": (
         "deploy/redis/start.sh",
-        "/tmp/kabar-users.acl",  # noqa: S108 - a name in a table, inside the container
+        "$KABAR_REDIS_RUN_DIR/kabar-users.acl",
         "where the compose Redis writes ACLs",
     ),
+    "KABAR_REDIS_RUN_DIR": (
+        "deploy/redis/start.sh",
+        "/tmp",  # noqa: S108 - a name in a table, inside the container (a tmpfs)
+        "the compose Redis's own files: ACL users, and masterauth when replicated",
+    ),
+    "KABAR_REDIS_REPLICA_OF": (
+        "deploy/redis/start.sh",
+        "(unset: a primary)",
+        "`host port`: start as that primary's replica (docker-compose.cluster.yml's redis-replica)",
+    ),
+    "KABAR_CLUSTER_ES_HEAP": ("scripts/cluster.sh", "512m", "JVM heap of each local cluster Elasticsearch node"),
     "KABAR_DEMO_INGEST_PORT": ("scripts/demo.py", "8001", "demo ingest port"),
     "KABAR_DEMO_PUBLISH_PORT": ("scripts/demo.py", "8002", "demo reader site port"),
     "KABAR_SHARED_DATA": ("shared/corpora.py", "../shared/data", "the corpora folder (tests, demo, benches)"),

@@ -8,6 +8,7 @@ changed password in .env takes effect on the next `docker compose up`.
     kabar_worker   the prefix's indices, the articles template, cluster health (bootstrap and workers)
 
 Ingest never talks to Elasticsearch and gets no user. Passwords come from the environment, never argv.
+KABAR_ES_URL is one node or several, comma-separated (docker-compose.cluster.yml gives every node).
 """
 
 from __future__ import annotations
@@ -52,6 +53,14 @@ def users(env: dict[str, str]) -> dict[str, dict[str, Any]]:
     }
 
 
+def es_hosts(value: str) -> list[str]:
+    """KABAR_ES_URL as the services read it (shared/es.py): one URL, or every node's, comma-separated."""
+    hosts = [url.strip() for url in value.split(",") if url.strip()]
+    if not hosts:
+        raise ValueError("KABAR_ES_URL names no Elasticsearch node")
+    return hosts
+
+
 def apply(es: Elasticsearch, *, prefix: str, env: dict[str, str]) -> None:
     for name, body in roles(prefix).items():
         es.security.put_role(name=name, **body)
@@ -66,10 +75,15 @@ def main() -> int:
         print(f"es-setup: {', '.join(missing)} not set", file=sys.stderr)
         return 1
     prefix = env.get("KABAR_PREFIX", "kabar")
+    # Users and roles are the cluster's, so any node will do: given several, the client spreads the calls
+    # over them and retries a call that fails on a node that is away on the next one.
+    hosts = es_hosts(env.get("KABAR_ES_URL", "http://elasticsearch:9200"))
     es = Elasticsearch(
-        env.get("KABAR_ES_URL", "http://elasticsearch:9200"),
+        hosts,
         basic_auth=("elastic", env["ELASTIC_PASSWORD"]),
         request_timeout=30,
+        retry_on_timeout=True,
+        max_retries=len(hosts),
     )
     for attempt in range(60):
         try:
