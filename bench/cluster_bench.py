@@ -149,12 +149,16 @@ def ingest_and_index(run: Running, pool: list[dict[str, Any]], seconds: float) -
     indexed_s = time.monotonic() - start
     stats = run.es.indices.stats(index=names.articles, metric="docs,store")["_all"]["primaries"]
     docs = max(1, stats["docs"]["count"])
+    run.es.indices.refresh(index=names.related)
+    related = run.es.indices.stats(index=names.related, metric="docs,store")["_all"]["primaries"]
     return {
         "ingest_per_s": len(accepted) / sent_s,
         "index_per_s": (len(uids) - len(pending)) / indexed_s,
         "accepted": float(len(accepted)),
         "unindexed": float(len(pending)),
         "bytes_per_article": stats["store"]["size_in_bytes"] / docs,
+        # Lists stored so far (the related worker may still be behind): bytes per stored list.
+        "bytes_per_related_list": related["store"]["size_in_bytes"] / max(1, related["docs"]["count"]),
     }
 
 
@@ -247,7 +251,16 @@ def main() -> int:
                 emit(BENCH, metric, value, "", topology=topology.name)
     print_table(
         rows,
-        ["topology", "ingest_per_s", "index_per_s", "fresh_p50_s", "fresh_p95_s", "bytes_per_article", "unindexed"],
+        [
+            "topology",
+            "ingest_per_s",
+            "index_per_s",
+            "fresh_p50_s",
+            "fresh_p95_s",
+            "bytes_per_article",
+            "bytes_per_related_list",
+            "unindexed",
+        ],
         title="Cluster (3 ES nodes, 1 replica; 3 RabbitMQ nodes, quorum; Redis + replica, WAIT) vs single node",
     )
     waits = wait_cost(cluster, 500 if args.quick else 2000)

@@ -32,7 +32,7 @@ from harness.results import emit, find, percentile, print_table, read_results  #
 # In this order: throughput first, then latency, then quality.
 BENCHES = [
     "ingest_bench", "index_throughput", "search_bench", "openloop_bench", "edge_takedown", "related_eval",
-    "freshness", "timing", "text_worst", "comments_bench", "wordpress_bench",
+    "freshness", "timing", "text_worst", "comments_bench", "wordpress_bench", "cluster_bench",
 ]  # fmt: skip
 # Shorter runs for --quick; a flag is passed only if the bench's --help lists it.
 QUICK_ARGS: dict[str, list[str]] = {
@@ -46,6 +46,7 @@ QUICK_ARGS: dict[str, list[str]] = {
     "text_worst": ["--quick"],
     "comments_bench": ["--posts", "200", "--pages", "100", "--flood", "300"],
     "wordpress_bench": ["--posts", "30"],
+    "cluster_bench": ["--quick"],
 }
 # The full run's sizes (issue: backfill and search on >= 50,000 articles).
 FULL_ARGS: dict[str, list[str]] = {

@@ -95,6 +95,7 @@ SCRIPT_KNOBS: dict[str, tuple[str, str, str]] = {
     "KABAR_DEMO_PUBLISH_PORT": ("scripts/demo.py", "8002", "demo reader site port"),
     "KABAR_SHARED_DATA": ("shared/corpora.py", "../shared/data", "the corpora folder (tests, demo, benches)"),
     "KABAR_FAULTS_KEEP_STACK": ("tests/faults/conftest.py", "0", "1: leave the fault suite's private stack up"),
+    "KABAR_CLUSTER_KEEP": ("tests/cluster/conftest.py", "0", "1: leave the local cluster up after the cluster tests"),
 }
 
 

@@ -336,10 +336,6 @@ def shard_count(*, documents: int, bytes_per_document: int, target_shard_bytes: 
     return max(1, math.ceil(documents * bytes_per_document / target_shard_bytes))
 
 
-# A related list (ids, titles, and the ranking profile of one revision) is about a third of its article.
-RELATED_BYTES_RATIO = 3
-
-
 @dataclass(frozen=True)
 class IndexLayout:
     """Primary shards per index and replicas of each: one node by default; from settings on a cluster."""
@@ -359,7 +355,7 @@ class IndexLayout:
 
         return cls(
             article_shards=shards(settings.es_bytes_per_article),
-            related_shards=shards(max(1, settings.es_bytes_per_article // RELATED_BYTES_RATIO)),
+            related_shards=shards(settings.es_bytes_per_related_list),
             replicas=settings.es_replicas,
         )
 

@@ -26,6 +26,8 @@ class KabarSettings(BaseSettings):
     # bytes per stored article (measured: bench.cluster_bench prints it), and the shard size aimed at.
     es_expected_articles: int = Field(default=200_000, ge=1)
     es_bytes_per_article: int = Field(default=12_000, ge=100)
+    # A related list (items, and the ranking profile of its article's revision): 4-5 KB measured a list.
+    es_bytes_per_related_list: int = Field(default=6_000, ge=100)
     es_target_shard_bytes: int = Field(default=30 * 1024**3, ge=1024**2)
     # One RabbitMQ, or a cluster's nodes `;`-separated: kombu's failover list, tried in turn on connection loss.
     broker_url: str = "amqp://guest:guest@127.0.0.1:5672//"

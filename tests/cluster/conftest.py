@@ -1,12 +1,13 @@
 """Kabar on the local cluster (`scripts/services.sh cluster-up`): three Elasticsearch nodes, three RabbitMQ
 nodes, a Redis primary with a replica and three Sentinels, on ports of their own beside the shared stack.
 
-The cluster is left running after the session (starting it is most of the cost; `make down` stops it).
+The cluster is stopped after this folder's tests (KABAR_CLUSTER_KEEP=1 leaves it up for reruns).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from kombu import Connection
 from redis import Redis
 
 from harness.cleanup import drop_prefix_schema
-from harness.cluster import cluster_up
+from harness.cluster import cluster_up, services_sh
 from harness.procs import Proc, kabar_env, start_api, start_worker
 from services.index.celery_app import bootstrap
 from services.index.config import IndexSettings
@@ -61,9 +62,14 @@ class ClusterStack:
         return Queues(self.prefix)
 
 
-@pytest.fixture(scope="session")
-def cluster_env() -> dict[str, str]:
-    return cluster_up()
+@pytest.fixture(scope="package")
+def cluster_env() -> Iterator[dict[str, str]]:
+    env = cluster_up()
+    yield env
+    # Six idle JVMs and Erlang nodes would take CPU from every later test on a small machine (CI's two
+    # cores); KABAR_CLUSTER_KEEP=1 keeps them up for reruns.
+    if os.environ.get("KABAR_CLUSTER_KEEP") != "1":
+        services_sh("cluster-down")
 
 
 @pytest.fixture(scope="module")

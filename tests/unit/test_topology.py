@@ -67,7 +67,7 @@ def test_shard_count_is_size_over_target_rounded_up(
 def test_layout_from_settings_reaches_the_templates() -> None:
     settings = KabarSettings(es_replicas=1, es_expected_articles=10_000_000, es_bytes_per_article=12_000)
     layout = IndexLayout.from_settings(settings)
-    assert layout == IndexLayout(article_shards=4, related_shards=2, replicas=1)
+    assert layout == IndexLayout(article_shards=4, related_shards=2, replicas=1)  # 120 GB and 60 GB
     names = IndexNames("t")
     articles = article_template_body(names, layout)["template"]["settings"]
     related = related_template_body(names, layout)["template"]["settings"]
