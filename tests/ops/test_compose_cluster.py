@@ -42,6 +42,7 @@ from services.publish.config import PublishSettings
 from services.wordpress.config import WordPressSettings
 from shared.redisconn import redis_client
 from shared.settings import KabarSettings
+from tests.ops.test_compose import _argv_strings
 from tests.stack import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -563,16 +564,6 @@ def test_redis_primary_replica_and_three_sentinels(config: dict) -> None:
 
 
 # --- Least privilege, as the base file's tests check it -------------------------------------------------------
-
-
-def _argv_strings(svc: dict) -> list[str]:
-    parts: list[str] = []
-    for key in ("command", "entrypoint"):
-        value = svc.get(key) or []
-        parts.extend([value] if isinstance(value, str) else value)
-    test = (svc.get("healthcheck") or {}).get("test") or []
-    parts.extend([test] if isinstance(test, str) else test)
-    return [str(p) for p in parts]
 
 
 def test_no_secret_value_on_a_command_line(config: dict) -> None:
