@@ -23,6 +23,9 @@ ES_VERSION="${KABAR_ES_VERSION:-$(sed -n 's/^ARG ES_VERSION=//p' "$ROOT/deploy/e
 [ -n "$ES_VERSION" ] || { echo "[services] no ES_VERSION in deploy/elasticsearch/Dockerfile" >&2; exit 1; }
 ES_PORT="${KABAR_ES_PORT:-9200}"
 ES_HEAP="${KABAR_ES_HEAP:-1g}"
+# Pinned, never the first free port of 9300-9399 (Elasticsearch's default): the local cluster's nodes use
+# 9301-9303, and a second single node (the fault tests' private stack) once took 9301 first.
+ES_TRANSPORT_PORT="${KABAR_ES_TRANSPORT_PORT:-$((ES_PORT + 100))}"
 ES_USER="kabar-es"
 REDIS_USER="kabar-redis"
 RABBIT_USER="kabar-rabbit"
@@ -204,6 +207,7 @@ node.name: kabar-1
 discovery.type: single-node
 network.host: 127.0.0.1
 http.port: $ES_PORT
+transport.port: $ES_TRANSPORT_PORT
 path.data: $ES_DATA
 path.logs: $ES_LOGS
 path.repo: ["$ES_SNAPSHOTS"]

@@ -40,6 +40,7 @@ SCRIPT_KNOBS: dict[str, tuple[str, str, str]] = {
     "KABAR_ES_VERSION": ("scripts/services.sh", "deploy/elasticsearch/Dockerfile", "override the one ES version"),
     "KABAR_ES_PORT": ("scripts/services.sh", "9200", "Elasticsearch HTTP port on loopback"),
     "KABAR_ES_HEAP": ("scripts/services.sh", "1g", "Elasticsearch JVM heap"),
+    "KABAR_ES_TRANSPORT_PORT": ("scripts/services.sh", "KABAR_ES_PORT + 100", "Elasticsearch transport port (pinned)"),
     "KABAR_RABBIT_PORT": ("scripts/services.sh", "5672", "RabbitMQ AMQP port on loopback"),
     "KABAR_RABBIT_DIST_PORT": ("scripts/services.sh", "25672", "RabbitMQ's Erlang distribution port (loopback)"),
     "KABAR_RABBIT_NODE": ("scripts/services.sh", "kabar@localhost", "RabbitMQ node name"),
