@@ -42,10 +42,11 @@ def _warm(client: httpx.Client, *paths: str) -> None:
         wait_until(kept, timeout=20, what=f"{path} kept at the edge")
 
 
-def _quiet(stack: EdgeStack, uid: str) -> None:
-    """Wait out a new story's own late purges: its related list is stored, then the purge that follows it
-    once search shows the list (whole seconds of search_visibility_seconds, 1.5 s) has had time to land."""
-    wait_until(lambda: stack.es.options(ignore_status=404).get(index=stack.names.related, id=uid).get("found"))
+def _quiet(stack: EdgeStack, *uids: str) -> None:
+    """Wait out new stories' own late purges: their related lists are stored, then the purge that follows
+    once search shows them (whole seconds of search_visibility_seconds, 1.5 s) has had time to land."""
+    for uid in uids:
+        wait_until(lambda u=uid: stack.es.options(ignore_status=404).get(index=stack.names.related, id=u).get("found"))
     time.sleep(3)
 
 
@@ -153,10 +154,13 @@ def test_an_update_purges_the_article_its_lists_and_the_pages_that_show_it(
     wait_until(lambda: f"Harga cabai {unique}" in edge.get(f"/api/v1/articles/{b['uid']}/related").text, timeout=20)
     wait_until(lambda: f"Harga cabai {unique}" in edge.get(section_path).text, timeout=10)
     wait_until(lambda: f"Harga cabai {unique}" in edge.get("/").text, timeout=10)
-    time.sleep(2.5)  # past the delayed purges of these very creations
+    # Past the late purges of these very creations (each story's list stored, then searchable).
+    _quiet(stack, a["uid"], b["uid"], other["uid"])
     _warm(edge, path_a, path_b, section_path, tag_path, "/", other_path)
     assert f"Harga cabai {unique}" in edge.get(path_b).text
-    time.sleep(1.5)  # every copy is now at least a second old: a purged page shows as a new copy (age 0)
+    # Every copy is now over two seconds old (Age is whole seconds, truncated): a purged page shows as a new
+    # copy (age 0), one left alone as at least 2 however fast the checks below pass.
+    time.sleep(2.5)
 
     publish_article(f"upd-a-{unique}", version=2, title=f"Harga cabai {unique} turun", section=section)
     # The article's own page is right at once (it reads the index in real time); the lists within the
