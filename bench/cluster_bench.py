@@ -12,7 +12,8 @@ the cluster pays for its copies with the same CPU, so it is slower here; the poi
 Per topology and round:
 - ingest: articles/s accepted by bulk POSTs (50 a request, 2 clients) for `--seconds`;
 - indexing: articles/s from the first POST until every accepted article is searchable;
-- freshness: single POSTs at `--rate`/s for `--seconds`; POST to searchable, p50/p95;
+- freshness: single POSTs open-loop at `--rate`/s for `--seconds` (bench.freshness's driver); POST to
+  searchable, p50/p95;
 - bytes per stored article (primary store / documents), the sizing rule's input.
 And the WAIT cost on the cluster's Redis: a state commit without and with WAIT for one replica, p50/p99.
 
@@ -22,6 +23,7 @@ And the WAIT cost on the cluster's Redis: a state commit without and with WAIT f
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 import threading
 import time
@@ -39,21 +41,21 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.freshness import NEWSROOM, measure_pipeline  # noqa: E402
 from harness.cleanup import drop_prefix  # noqa: E402
-from harness.cluster import cluster_up  # noqa: E402
+from harness.cluster import cluster_up, settings_for  # noqa: E402
 from harness.corpus import valid_articles  # noqa: E402
 from harness.procs import Proc, kabar_env, start_api, start_worker  # noqa: E402
 from harness.results import alternating, emit, print_table, summary  # noqa: E402
 from services.index.celery_app import bootstrap  # noqa: E402
 from services.index.config import IndexSettings  # noqa: E402
 from services.ingest.auth import create_key  # noqa: E402
-from shared.es import IndexNames, create_client  # noqa: E402
+from shared.es import IndexNames, create_client, es_hosts  # noqa: E402
 from shared.models import article_uid  # noqa: E402
 from shared.redisconn import redis_client  # noqa: E402
 from shared.state import StateStore  # noqa: E402
 
 BENCH = "cluster_bench"
-NEWSROOM = "bench-cluster"
 BULK = 50
 
 
@@ -63,7 +65,7 @@ class Topology:
     env: dict[str, str]  # KABAR_* service settings
 
     def settings(self, prefix: str) -> IndexSettings:
-        return IndexSettings(prefix=prefix, **{k.removeprefix("KABAR_").lower(): v for k, v in self.env.items()})
+        return settings_for(self.env, prefix)
 
 
 @dataclass
@@ -163,43 +165,21 @@ def ingest_and_index(run: Running, pool: list[dict[str, Any]], seconds: float) -
 
 
 def freshness(run: Running, pool: list[dict[str, Any]], rate: float, seconds: float) -> dict[str, float]:
-    """Single POSTs at a steady rate; each one's time from POST to first searchable."""
-    tag = f"fresh{uuid.uuid4().hex[:6]}"
-    articles = _articles(pool, tag, int(rate * seconds))
-    posted: dict[str, float] = {}
-    seen: dict[str, float] = {}
-    names = IndexNames(run.settings.prefix)
-    done = threading.Event()
-
-    def poll() -> None:
-        while not done.is_set() or len(seen) < len(posted):
-            waiting = [u for u in list(posted) if u not in seen]
-            if waiting:
-                now = time.monotonic()
-                for uid in _searchable(run.es, names.articles, waiting):
-                    seen[uid] = now
-            if done.is_set() and time.monotonic() > stop_polling:
-                return
-            time.sleep(0.1)
-
-    stop_polling = float("inf")
-    poller = threading.Thread(target=poll, daemon=True)
-    poller.start()
-    headers = {"Authorization": f"Bearer {run.key}"}
-    start = time.monotonic()
-    with httpx.Client(base_url=run.ingest_url, headers=headers, timeout=60) as http:
-        for n, article in enumerate(articles):
-            due = start + n / rate
-            if (pause := due - time.monotonic()) > 0:
-                time.sleep(pause)
-            sent = time.monotonic()
-            if http.post("/v1/articles", json=article).status_code == 202:
-                posted[article_uid(NEWSROOM, article["external_id"])] = sent
-    stop_polling = time.monotonic() + 60
-    done.set()
-    poller.join()
-    lags = [seen[u] - t for u, t in posted.items() if u in seen]
-    stats = summary(lags)
+    """Single POSTs open-loop at a steady rate (bench.freshness's driver); each one's time from POST to first
+    searchable, polled on the first Elasticsearch node."""
+    articles = _articles(pool, f"fresh{uuid.uuid4().hex[:6]}", int(rate * seconds) + 1)
+    measured = asyncio.run(
+        measure_pipeline(
+            ingest_url=run.ingest_url,
+            key=run.key,
+            es_url=es_hosts(run.settings.es_url)[0],
+            alias=IndexNames(run.settings.prefix).articles,
+            articles=articles,
+            rate=rate,
+            duration=seconds,
+        )
+    )
+    stats = summary(measured.latencies())
     return {"fresh_p50_s": stats.get("p50", float("nan")), "fresh_p95_s": stats.get("p95", float("nan"))}
 
 

@@ -10,23 +10,25 @@ import os
 import subprocess
 import time
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from elasticsearch import Elasticsearch
+
+from services.index.config import IndexSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES_SH = ROOT / "scripts" / "services.sh"
 
 
-def services_sh(*args: str, timeout: float = 600) -> str:
-    """Run scripts/services.sh with this checkout's defaults (no KABAR_* from the caller); its stdout."""
+def services_sh(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run scripts/services.sh with this checkout's defaults (no KABAR_* from the caller); raises on failure."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KABAR_")}
     result = subprocess.run(
         ["bash", str(SERVICES_SH), *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
     )
     if result.returncode != 0:
         raise RuntimeError(f"services.sh {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-3000:]}")
-    return result.stdout
+    return result
 
 
 def cluster_up() -> dict[str, str]:
@@ -37,11 +39,17 @@ def cluster_up() -> dict[str, str]:
 
 def cluster_env() -> dict[str, str]:
     env = {}
-    for line in services_sh("cluster-env", timeout=30).splitlines():
+    for line in services_sh("cluster-env", timeout=30).stdout.splitlines():
         key, sep, value = line.strip().partition("=")
         if sep and key.startswith("KABAR_"):
             env[key] = value
     return env
+
+
+def settings_for(env: dict[str, str], prefix: str) -> IndexSettings:
+    """Settings for a prefix on the services `env` names (KABAR_* lines, as cluster_env gives them)."""
+    values: dict[str, Any] = {k.removeprefix("KABAR_").lower(): v for k, v in env.items()}
+    return IndexSettings(prefix=prefix, **values)
 
 
 def es_node_holding_primary(es: Elasticsearch, index: str) -> int:
@@ -54,7 +62,7 @@ def es_node_holding_primary(es: Elasticsearch, index: str) -> int:
 
 
 def redis_primary_port() -> int:
-    return int(services_sh("cluster-redis-primary", timeout=30).strip())
+    return int(services_sh("cluster-redis-primary", timeout=30).stdout.strip())
 
 
 def wait_for_new_redis_primary(old: int, *, timeout: float = 60) -> int:

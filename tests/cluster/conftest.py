@@ -19,7 +19,7 @@ from kombu import Connection
 from redis import Redis
 
 from harness.cleanup import drop_prefix_schema
-from harness.cluster import cluster_up, services_sh
+from harness.cluster import cluster_up, services_sh, settings_for
 from harness.procs import Proc, kabar_env, start_api, start_worker
 from services.index.celery_app import bootstrap
 from services.index.config import IndexSettings
@@ -86,7 +86,7 @@ def cluster_stack(cluster_env: dict[str, str]) -> Iterator[ClusterStack]:
         KABAR_RELATED_COUNTDOWN_SECONDS="0.2",
         KABAR_RELATED_REFRESH_DEBOUNCE_SECONDS="0.5",
     )
-    settings = IndexSettings(prefix=prefix, **{k.removeprefix("KABAR_").lower(): v for k, v in cluster_env.items()})
+    settings = settings_for(cluster_env, prefix)
     bootstrap(settings)
     stack = ClusterStack(
         prefix=prefix,

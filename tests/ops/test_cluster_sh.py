@@ -27,6 +27,7 @@ import pytest
 from kombu import Connection, Exchange, Queue
 from redis import Redis
 
+from harness.cluster import redis_primary_port, services_sh
 from tests.stack import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,24 +56,8 @@ LOOPBACK = re.compile(r"^(127\.\d+\.\d+\.\d+|\[::1\]|\[::ffff:127\.\d+\.\d+\.\d+
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="services.sh creates users and runs daemons as them")
 
 
-def services_sh(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    """Run scripts/services.sh with this checkout's defaults (the cluster's ports are fixed anyway)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KABAR_")}
-    result = subprocess.run(
-        ["bash", str(SERVICES_SH), *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
-    assert result.returncode == 0, (
-        f"services.sh {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-3000:]}"
-    )
-    return result
-
-
 def redis(port: int) -> Redis:
     return Redis(host="127.0.0.1", port=port, socket_timeout=5, decode_responses=True)
-
-
-def primary() -> int:
-    return int(services_sh("cluster-redis-primary", timeout=30).stdout.strip())
 
 
 def sentinel_primaries() -> set[tuple[str, int]]:
@@ -171,7 +156,7 @@ def test_three_rabbitmq_nodes_running_as_one_cluster(cluster: float) -> None:
 
 
 def test_redis_primary_replica_and_three_agreeing_sentinels(cluster: float) -> None:
-    assert primary() == 6391
+    assert redis_primary_port() == 6391
     with redis(6391) as first:
         info = first.info("replication")
         assert info["role"] == "master" and info["connected_slaves"] == 1
@@ -219,7 +204,7 @@ def test_cluster_up_again_is_a_quick_no_op(cluster: float) -> None:
 
 
 def test_sentinel_promotes_the_replica_and_the_old_primary_returns_as_its_replica(cluster: float) -> None:
-    old = primary()
+    old = redis_primary_port()
     new = next(port for port in REDIS if port != old)
     key = f"clustertest:{uuid.uuid4().hex}"
     with redis(old) as client:
@@ -228,7 +213,8 @@ def test_sentinel_promotes_the_replica_and_the_old_primary_returns_as_its_replic
     services_sh("cluster-stop-redis", str(old), timeout=60)
     started = time.monotonic()
     try:
-        wait_until(lambda: primary() == new, timeout=30, interval=0.5, what=f"sentinel promotes 127.0.0.1:{new}")
+        promoted = f"sentinel promotes 127.0.0.1:{new}"
+        wait_until(lambda: redis_primary_port() == new, timeout=30, interval=0.5, what=promoted)
         promoted_after = time.monotonic() - started
         with redis(new) as client:
             assert client.info("replication")["role"] == "master"
@@ -245,7 +231,7 @@ def test_sentinel_promotes_the_replica_and_the_old_primary_returns_as_its_replic
 
 def restore_6391_as_primary() -> None:
     """A planned failover back to 6391, so the cluster stays in the layout `cluster-env` prints."""
-    if primary() == 6391:
+    if redis_primary_port() == 6391:
         return
 
     def failover() -> bool:
@@ -256,7 +242,7 @@ def restore_6391_as_primary() -> None:
                 return False
 
     wait_until(failover, timeout=60, interval=1, what="sentinel accepts a failover back to 6391")
-    wait_until(lambda: primary() == 6391, timeout=60, interval=0.5, what="6391 primary again")
+    wait_until(lambda: redis_primary_port() == 6391, timeout=60, interval=0.5, what="6391 primary again")
     # cluster-up waits until every sentinel agrees and the demoted server replicates again.
     services_sh("cluster-up")
     assert replica_linked(6392, 6391)
