@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,11 +25,35 @@ LOG_DIR = ROOT / ".local" / "test-logs"
 SERVICE_URLS = ("KABAR_ES_URL", "KABAR_BROKER_URL", "KABAR_REDIS_URL")
 
 
+# Ports handed to test processes come from below the kernel's ephemeral range (32768-60999 on Linux), so no
+# outgoing connection can take one between free_port() and the child's bind, and above the fixed ports of
+# services.sh and the local cluster (the highest, Sentinel, is 26393). Each is handed out once a session:
+# binding port 0 and closing it let two processes started side by side get the same port, and one of them
+# died with "address already in use" after another process had answered its readiness check.
+_PORT_RANGE = range(27000, 32700)
+_ports_lock = threading.Lock()
+_ports_given: dict[int, None] = {}  # in the order handed out
+
+
 def free_port() -> int:
-    """A TCP port free on loopback right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port free on loopback now, outside the ephemeral range and not handed out before this session."""
+    with _ports_lock:
+        if len(_ports_given) >= len(_PORT_RANGE) // 2:  # a long session: the oldest are long bound or closed
+            for old in list(_ports_given)[: len(_ports_given) // 2]:
+                del _ports_given[old]
+        start = random.randrange(len(_PORT_RANGE))
+        for offset in range(len(_PORT_RANGE)):
+            port = _PORT_RANGE[(start + offset) % len(_PORT_RANGE)]
+            if port in _ports_given:
+                continue
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _ports_given[port] = None
+            return port
+    raise RuntimeError(f"no free port in {_PORT_RANGE}")
 
 
 def wait_until(check: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.1, what: str = "") -> Any:
