@@ -234,11 +234,13 @@ def report(
     groups = linked_data.groups(es=es, names=names, linked=linked, gold=gold, redis=redis)
     stage_ms = (time.perf_counter() - t0) * 1000 / max(len(groups), 1)
     by_uid = {g.uid: g for g in groups}
+    # Each training source also as if dated to the day only (harness.related.groups): trained with its own.
+    day_only = linked_data.groups(es=es, names=names, linked=linked, gold=gold, redis=redis, as_day_only=True)
     outlets = sorted({linked.outlet_of[g.uid] for g in groups})
     loo: Ranked = {}
     for held_out in outlets:
         test = [g for g in groups if linked.outlet_of[g.uid] == held_out]
-        train_on = [g for g in groups if linked.outlet_of[g.uid] != held_out]
+        train_on = [g for g in groups + day_only if linked.outlet_of[g.uid] != held_out]
         loo.update(_fit_and_score(train_on, test, docs))
     bydate: Ranked = {}
     date_test: set[str] = set()
@@ -250,6 +252,7 @@ def report(
         cut = int(len(ordered) * 0.7)
         train_on += ordered[:cut]
         date_test |= {g.uid for g in ordered[cut:]}
+    train_on += [g for g in day_only if g.uid not in date_test]
     bydate = _fit_and_score(train_on, [by_uid[u] for u in date_test], docs)
     plain = rank_groups(groups, features.fallback_scores, docs)
     tfidf, tfidf_ms = tfidf_ranks(linked, gold)

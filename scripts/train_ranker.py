@@ -5,7 +5,7 @@ editors' "Baca juga" links as labels (harness/related.py), builds the engine's c
 at publish time, and trains LightGBM lambdarank on all of them. Needs Elasticsearch and Redis
 (`scripts/services.sh up`). Deterministic for the same data and LightGBM version.
 
-    python -m scripts.train_ranker [--out services/index/related/models/ranker-v1.txt]
+    python -m scripts.train_ranker [--out services/index/related/models/ranker-v2.txt]
 
 bench/related_eval.py measures the same model family on splits it never trained on.
 """
@@ -29,12 +29,15 @@ def main() -> None:
     with linked_data.linked_under_temporary_prefix("train", corpus_names=corpus_names) as (es, redis, names, linked):
         gold = linked_data.as_at_publish(linked)
         groups = linked_data.groups(es=es, names=names, linked=linked, gold=gold, redis=redis)
-        booster = linked_data.train(groups)
+        # Each source also as if dated to the day only, as some outlets date their stories.
+        day_only = linked_data.groups(es=es, names=names, linked=linked, gold=gold, redis=redis, as_day_only=True)
+        booster = linked_data.train(groups + day_only)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     booster.save_model(str(args.out))
     card = linked_data.model_card(
         booster,
         groups_used=sum(1 for g in groups if any(g.labels)),
+        day_only=sum(1 for g in day_only if any(g.labels)),
         links=sum(map(len, gold.values())),
         corpus_names=corpus_names,
     )

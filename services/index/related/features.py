@@ -45,6 +45,7 @@ FEATURES = [
     "colinked",
     "links_candidates",
     "log_terms",
+    "linked_rank",
 ]
 
 
@@ -78,6 +79,7 @@ class Candidate:
     source: dict[str, Any]
     first_score: float
     profile: Profile | None = None
+    linked_rank: int | None = None  # its place among the stories the newsroom's editors linked most lately
 
 
 # ---------------------------------------------------------------------------------------------- vectors
@@ -215,14 +217,20 @@ def dated_to_the_day(value: str | None) -> bool:
     return bool(when) and when.astimezone(_JAKARTA).time() == datetime.min.time()  # type: ignore[union-attr]
 
 
+def midnight_of(published_at: str) -> str:
+    """The local midnight starting the day of a timestamp: how a source dated to the day only stamps it."""
+    when = parse_time(published_at)
+    assert when is not None
+    return when.astimezone(_JAKARTA).replace(hour=0, minute=0, second=0, microsecond=0).isoformat()
+
+
 def publish_time_cutoff(published_at: str) -> str:
     """Candidates as at publish time are published before this: the exact timestamp when the article has a
     time of day, the end of its day when it is dated to the day only (its hour is unknown)."""
     when = parse_time(published_at)
     assert when is not None
     if dated_to_the_day(published_at):
-        local = when.astimezone(_JAKARTA)
-        return (local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)).isoformat()
+        return (parse_time(midnight_of(published_at)) + timedelta(days=1)).isoformat()  # type: ignore[operator]
     return when.isoformat()
 
 
@@ -237,6 +245,9 @@ def _title_words(title: str) -> frozenset[str]:
 
 def _words(text: str) -> set[str]:
     return {w for w in normalise_title(text).split() if len(w) >= 3}
+
+
+NOT_LINKED = 100  # linked_rank of a candidate no editor linked lately
 
 
 def feature_rows(article: dict[str, Any], own: Profile, candidates: list[Candidate]) -> list[list[float]]:
@@ -289,6 +300,7 @@ def feature_rows(article: dict[str, Any], own: Profile, candidates: list[Candida
                 float(linked_by.get(src.get("uid") or "", 0)),
                 float(len(set(c.profile.editor_uids if c.profile else []) & ids)),
                 math.log1p(len(c.profile.vector) if c.profile else 0),
+                float(c.linked_rank if c.linked_rank is not None else NOT_LINKED),
             ]
         )
     return rows

@@ -28,13 +28,15 @@ _FIELDS = ["uid", "title", "path", "published_at", "section", "status", "newsroo
 _VISIBILITY = ["status", "embargo_until"]
 
 # Two-stage ranking (measured in bench/related_eval.py).
-CANDIDATES = 50  # first-stage candidates by wording
+# Editors link what shares no word with the story as often as what does (a tribun story on a match links the
+# desk's trending piece): candidates come from four nets, found in one msearch (bench/related_eval.py).
+CANDIDATES = 100  # by wording
 QUERY_TERMS = 40  # the article's heaviest stemmed terms the first stage searches for
 _QUERY_FIELDS = ("body_text", "title")
-# Too few found by wording (a photo story, a few words of its own): the section's newest stories before it
-# fill the candidates, so every story gets a list.
-FEW_CANDIDATES = 5
-SECTION_NEWEST = 20
+SECTION_NEWEST = 20  # the section's newest stories before it (also: a story sharing no word gets a list)
+NEWSROOM_NEWEST = 100  # the newsroom's newest stories before it
+LINKED_LATELY = 20  # the stories the newsroom's editors linked most lately
+LINKED_KEPT = 2000  # per newsroom, in Redis
 PROFILE_CACHE_SECONDS = 45 * 86400
 MAX_BODY_CHARS = 6000
 MAX_EDITOR_LINKS = 20
@@ -290,6 +292,7 @@ def compute_related(
         log.info("related.superseded", article_id=uid)
         return doc
     cache_profile(redis, names, settled.profile)
+    record_links(redis, names, article, settled.profile.editor_uids)
     # A withdrawal can land while this list was being computed; the withdrawing task deletes the list
     # after its own write, so re-reading the status now closes the window from this side.
     current = es.options(ignore_status=404).get(index=names.articles, id=uid, source_includes=_VISIBILITY)
@@ -337,6 +340,7 @@ def store_profile(*, es: Elasticsearch, names: IndexNames, uid: str, redis: Redi
         fields = {"uid": uid, "newsroom": settled.article.get("newsroom"), **profile_fields(settled)}
         es.update(index=names.related, id=uid, doc=fields, doc_as_upsert=True)
         cache_profile(redis, names, settled.profile)
+        record_links(redis, names, settled.article, settled.profile.editor_uids)
     return settled
 
 
@@ -383,48 +387,86 @@ def candidates(
     earlier_only: bool = False,
     size: int = CANDIDATES,
 ) -> list[features.Candidate]:
-    """First stage: the article's heaviest stemmed terms (its profile) as weighted term clauses over body and
-    title, within the newsroom, with each candidate's stored profile; when those are too few, the section's
-    newest stories too (first-stage score 0).
-
-    The terms are already stemmed, so nothing is analysed at query time (more_like_this re-analysed the
-    whole text with hunspell on every list), and measured on editors' links this holds more of them.
-    Wider nets hold more editors' links but rank none better (bench.related_eval, 1,559 links): the
-    section's 20 newest always added lift candidate recall 0.895 -> 0.953 with R@5 0.645 -> 0.638 and
-    +1.6 ms a list; 150 by wording and the newsroom's 80 newest hold 0.978 at twice the cost and the same
-    R@5. The links they add go mostly to other sections and share no word with the article.
+    """First stage, within the newsroom, published only, each candidate with its stored profile:
+    - by wording: the article's heaviest stemmed terms (its profile) as weighted term clauses over body and
+      title. The terms are already stemmed, so nothing is analysed at query time (more_like_this re-analysed
+      the whole text with hunspell on every list), and on editors' links this holds more of them;
+    - the section's newest stories and the newsroom's newest before it, and
+    - the stories its editors linked most lately (`record_links`).
+    On editors' links (bench.related_eval, 1,559 links) wording alone held 0.895 of them; most of the rest
+    share no word with the article and were published within hours of it, often in another section.
     earlier_only: as at publish time, only articles published before it (features.publish_time_cutoff).
     """
     filters: list[dict[str, Any]] = [ONLY_PUBLISHED]
     if article.get("newsroom"):
         filters.append({"term": {"newsroom": article["newsroom"]}})
-    if earlier_only and article.get("published_at"):
-        filters.append({"range": {"published_at": {"lt": features.publish_time_cutoff(article["published_at"])}}})
+    cutoff = features.publish_time_cutoff(article["published_at"]) if article.get("published_at") else None
+    if earlier_only and cutoff:
+        filters.append({"range": {"published_at": {"lt": cutoff}}})
     must_not = [{"ids": {"values": [article["uid"], *(exclude or ())]}}]
-    hits: dict[str, dict[str, Any]] = {}
+    newest = [{"published_at": "desc"}]
+    searches: list[tuple[str, dict[str, Any]]] = []
     top = profile.top_terms(QUERY_TERMS)
     if top:
         should = [
             {"term": {field: {"value": term, "boost": round(w, 4)}}} for term, w in top for field in _QUERY_FIELDS
         ]
         query = {"bool": {"should": should, "minimum_should_match": 1, "filter": filters, "must_not": must_not}}
-        for hit in es.search(index=names.articles, query=query, size=size, source_includes=_FIELDS)["hits"]["hits"]:
-            hits[hit["_id"]] = hit
-    if len(hits) < FEW_CANDIDATES and article.get("section"):
+        searches.append(("wording", {"query": query, "size": size}))
+    if article.get("section"):
         in_section = {"bool": {"filter": [*filters, {"term": {"section": article["section"]}}], "must_not": must_not}}
-        newest = es.search(
-            index=names.articles,
-            query=in_section,
-            size=SECTION_NEWEST,
-            source_includes=_FIELDS,
-            sort=[{"published_at": "desc"}],
-        )
-        for hit in newest["hits"]["hits"]:
+        searches.append(("section", {"query": in_section, "size": SECTION_NEWEST, "sort": newest}))
+    if article.get("newsroom"):
+        in_room = {"bool": {"filter": filters, "must_not": must_not}}
+        searches.append(("newsroom", {"query": in_room, "size": NEWSROOM_NEWEST, "sort": newest}))
+    linked = linked_lately(redis, names, article.get("newsroom"), before=cutoff if earlier_only else None)
+    if linked:
+        by_id = {"bool": {"filter": [*filters, {"ids": {"values": linked}}], "must_not": must_not}}
+        searches.append(("linked", {"query": by_id, "size": len(linked)}))
+    if not searches:
+        return []
+    body: list[dict[str, Any]] = []
+    for _, search in searches:
+        body += [{"index": names.articles}, {**search, "_source": {"includes": _FIELDS}, "track_total_hits": False}]
+    hits: dict[str, dict[str, Any]] = {}
+    for response in es.msearch(searches=body)["responses"]:
+        for hit in response.get("hits", {}).get("hits", []):
             hits.setdefault(hit["_id"], hit)
     if not hits:
         return []
+    linked_rank = {uid: rank for rank, uid in enumerate(linked)}
     profiles = load_profiles(es=es, names=names, redis=redis, uids=list(hits))
-    return [features.Candidate(h["_source"], h.get("_score") or 0.0, profiles.get(uid)) for uid, h in hits.items()]
+    return [
+        features.Candidate(h["_source"], h.get("_score") or 0.0, profiles.get(uid), linked_rank.get(uid))
+        for uid, h in hits.items()
+    ]
+
+
+def _linked_key(names: IndexNames, newsroom: str) -> str:
+    return f"{names.prefix}:related:linked:{newsroom}"
+
+
+def record_links(redis: Redis | None, names: IndexNames, article: dict[str, Any], targets: list[str]) -> None:
+    """Remember the stories an article's editors linked, by the article's publication time (the newest kept):
+    what a desk links lately, it links again (the "Baca juga" to the trending story)."""
+    when = features.parse_time(article.get("published_at"))
+    if redis is None or not targets or when is None or not article.get("newsroom"):
+        return
+    key = _linked_key(names, article["newsroom"])
+    with redis.pipeline(transaction=False) as pipe:
+        pipe.zadd(key, dict.fromkeys(targets, when.timestamp()), gt=True)
+        pipe.zremrangebyrank(key, 0, -LINKED_KEPT - 1)
+        pipe.execute()
+
+
+def linked_lately(redis: Redis | None, names: IndexNames, newsroom: str | None, *, before: str | None) -> list[str]:
+    """The stories the newsroom's editors linked most lately (by articles published before `before`)."""
+    if redis is None or not newsroom:
+        return []
+    when = features.parse_time(before)
+    upper = f"({when.timestamp()}" if when else "+inf"  # linked by articles published strictly before it
+    found = redis.zrevrangebyscore(_linked_key(names, newsroom), upper, "-inf", start=0, num=LINKED_LATELY)
+    return [u.decode() if isinstance(u, bytes) else u for u in found]
 
 
 def _profile_key(names: IndexNames, uid: str) -> str:

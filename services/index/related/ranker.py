@@ -17,7 +17,7 @@ from services.index.related.features import FEATURES, fallback_scores
 
 log = structlog.get_logger()
 
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 DEFAULT_MODEL = Path(__file__).parent / "models" / f"ranker-v{MODEL_VERSION}.txt"
 
 

@@ -1,0 +1,138 @@
+"""The first stage's nets beyond wording, on the real Elasticsearch and Redis: what the newsroom's editors
+linked lately, and its newest stories, as at publish time."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from elasticsearch import Elasticsearch
+from redis import Redis
+
+from services.index.related import features, lists
+from shared.es import IndexNames
+from tests.integration.index.conftest import NEWSROOM, make_event, related_uids
+from tests.stack import Proc, wait_until
+
+T0 = datetime(2026, 5, 1, 9, tzinfo=UTC)
+
+
+def _at(hours: float) -> str:
+    return (T0 + timedelta(hours=hours)).isoformat()
+
+
+def test_linked_lately_is_newest_linking_first_and_as_at_publish_time(
+    redis: Redis, names: IndexNames, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    room = f"links-{uuid.uuid4().hex[:8]}"
+    lists.record_links(redis, names, {"newsroom": room, "published_at": _at(1)}, ["a", "b"])
+    lists.record_links(redis, names, {"newsroom": room, "published_at": _at(2)}, ["c"])
+    lists.record_links(redis, names, {"newsroom": room, "published_at": _at(3)}, ["a"])
+    # An older article settled again later (a correction) does not make "c" look linked earlier than it was.
+    lists.record_links(redis, names, {"newsroom": room, "published_at": _at(0)}, ["c"])
+    assert lists.linked_lately(redis, names, room, before=None) == ["a", "c", "b"]
+    # As at publish time: only links made by articles published strictly before it ("a" at 3 h is later).
+    assert lists.linked_lately(redis, names, room, before=_at(3)) == ["c", "b"]
+    assert lists.linked_lately(redis, names, room, before=_at(1)) == []
+    assert lists.linked_lately(redis, names, f"{room}-other", before=None) == []
+    # Bounded per newsroom: the oldest links go.
+    monkeypatch.setattr(lists, "LINKED_KEPT", 2)
+    lists.record_links(redis, names, {"newsroom": room, "published_at": _at(4)}, ["d"])
+    assert lists.linked_lately(redis, names, room, before=None) == ["d", "a"]
+
+
+def _words(tag: str) -> str:
+    # Words found in no other article: the net by wording cannot find these stories.
+    return " ".join(f"w{tag}{i}" for i in range(12))
+
+
+def test_candidates_hold_what_editors_linked_lately_though_it_shares_no_word(
+    es: Elasticsearch,
+    names: IndexNames,
+    redis: Redis,
+    worker: Proc,
+    producer: Callable[..., None],
+    unique: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = datetime.now(UTC)
+    target_title = f"Jadwal lengkap siaran langsung {unique} malam ini"
+    target = make_event(
+        f"lately-t-{unique}",
+        title=target_title,
+        paragraphs=[_words(f"t{unique}")],
+        section=f"Hiburan {unique}",
+        published_at=now - timedelta(hours=3),
+    )
+    producer([target])
+    wait_until(lambda: related_uids(es, names, target.uid) is not None, timeout=30, what="the target's list")
+    source = make_event(
+        f"lately-s-{unique}",
+        title=f"Berita {unique} yang menautkan jadwal",
+        paragraphs=[f"{_words(f's{unique}')} Baca juga: {target_title} {_words(f'x{unique}')}"],
+        section=f"Olahraga {unique}",
+        published_at=now - timedelta(hours=2),
+    )
+    producer([source])
+    wait_until(
+        lambda: target.uid in (related_uids(es, names, source.uid) or []), timeout=30, what="the editor's link pinned"
+    )
+    # The worker remembered the link for the newsroom.
+    assert target.uid in lists.linked_lately(redis, names, NEWSROOM, before=None)
+
+    # A new story in a third section sharing no word with the target: only the net of links finds it.
+    monkeypatch.setattr(lists, "NEWSROOM_NEWEST", 0)
+    monkeypatch.setattr(lists, "SECTION_NEWEST", 0)
+    article = {
+        "uid": f"lately-n-{unique}",
+        "newsroom": NEWSROOM,
+        "title": f"Kabar baru {unique}",
+        "section": f"Daerah {unique}",
+        "published_at": now.isoformat(),
+    }
+    found = lists.candidates(
+        es=es, names=names, article=article, profile=features.Profile(uid=article["uid"]), redis=redis
+    )
+    by_uid = {c.source["uid"]: c for c in found}
+    assert target.uid in by_uid
+    assert by_uid[target.uid].linked_rank is not None and by_uid[target.uid].first_score == 0.0
+    # As at publish time, a story published before the link was made cannot have it from this net.
+    earlier = {**article, "published_at": (now - timedelta(hours=2, minutes=30)).isoformat()}
+    found = lists.candidates(
+        es=es,
+        names=names,
+        article=earlier,
+        profile=features.Profile(uid=article["uid"]),
+        redis=redis,
+        earlier_only=True,
+    )
+    assert target.uid not in {c.source["uid"] for c in found}
+
+
+def test_candidates_hold_the_newsroom_s_newest_from_other_sections(
+    es: Elasticsearch, names: IndexNames, redis: Redis, worker: Proc, producer: Callable[..., None], unique: str
+) -> None:
+    other = make_event(
+        f"newest-o-{unique}", title=_words(f"o{unique}"), paragraphs=[_words(f"ob{unique}")], section=f"Lain {unique}"
+    )
+    producer([other], related=False)
+    wait_until(lambda: es.options(ignore_status=404).get(index=names.articles, id=other.uid).get("found"), timeout=20)
+    es.indices.refresh(index=names.articles)
+    article = {
+        "uid": f"newest-n-{unique}",
+        "newsroom": NEWSROOM,
+        "title": f"Kabar baru {unique}",
+        "section": f"Daerah {unique}",
+        "published_at": (datetime.now(UTC) + timedelta(minutes=1)).isoformat(),
+    }
+    found = lists.candidates(
+        es=es,
+        names=names,
+        article=article,
+        profile=features.Profile(uid=article["uid"]),
+        redis=redis,
+        earlier_only=True,
+    )
+    assert other.uid in {c.source["uid"] for c in found}
