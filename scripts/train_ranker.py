@@ -2,8 +2,9 @@
 
 Loads every linked corpus under ../shared/data/raw (flat text, through the real indexer), takes the
 editors' "Baca juga" links as labels (harness/related.py), builds the engine's candidates and features as
-at publish time, and trains LightGBM lambdarank on all of them. Needs Elasticsearch and Redis
-(`scripts/services.sh up`). Deterministic for the same data and LightGBM version.
+at publish time, and trains LightGBM lambdarank on all of them (and on each timestamped source again as if
+dated to the day only; docs/related.md). Needs Elasticsearch and Redis (`scripts/services.sh up`).
+Deterministic for the same candidates; Elasticsearch can order equal scores differently from load to load.
 
     python -m scripts.train_ranker [--out services/index/related/models/ranker-v2.txt]
 
