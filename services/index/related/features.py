@@ -230,7 +230,7 @@ def publish_time_cutoff(published_at: str) -> str:
     when = parse_time(published_at)
     assert when is not None
     if dated_to_the_day(published_at):
-        return (parse_time(midnight_of(published_at)) + timedelta(days=1)).isoformat()  # type: ignore[operator]
+        return (when.astimezone(_JAKARTA) + timedelta(days=1)).isoformat()  # already its local midnight
     return when.isoformat()
 
 

@@ -18,6 +18,7 @@ from redis import Redis
 
 from services.index.related import features
 from services.index.related.ranker import FALLBACK, Ranker
+from services.index.taskbase import TransientIndexError
 from shared.es import ONLY_PUBLISHED, IndexNames, is_visible
 from shared.text import cut_inline_link, normalise_title
 
@@ -429,8 +430,11 @@ def candidates(
     for _, search in searches:
         body += [{"index": names.articles}, {**search, "_source": {"includes": _FIELDS}, "track_total_hits": False}]
     hits: dict[str, dict[str, Any]] = {}
-    for response in es.msearch(searches=body)["responses"]:
-        for hit in response.get("hits", {}).get("hits", []):
+    for (net, _), response in zip(searches, es.msearch(searches=body)["responses"], strict=True):
+        if "error" in response:
+            # A net that failed (shards away) would leave a worse list stored as if whole: retried instead.
+            raise TransientIndexError(f"related candidates by {net}: {str(response['error'])[:300]}")
+        for hit in response["hits"]["hits"]:
             hits.setdefault(hit["_id"], hit)
     if not hits:
         return []
@@ -465,7 +469,9 @@ def linked_lately(redis: Redis | None, names: IndexNames, newsroom: str | None, 
         return []
     when = features.parse_time(before)
     upper = f"({when.timestamp()}" if when else "+inf"  # linked by articles published strictly before it
-    found = redis.zrevrangebyscore(_linked_key(names, newsroom), upper, "-inf", start=0, num=LINKED_LATELY)
+    found: list[bytes | str] = redis.zrevrangebyscore(  # type: ignore[assignment]
+        _linked_key(names, newsroom), upper, "-inf", start=0, num=LINKED_LATELY
+    )
     return [u.decode() if isinstance(u, bytes) else u for u in found]
 
 
