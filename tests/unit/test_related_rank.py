@@ -127,3 +127,9 @@ def test_profiles_round_trip_through_their_stored_forms() -> None:
     assert back.vector == pytest.approx(profile.vector, abs=1e-3)  # float16 weights
     assert features.unpack_vector(*features.pack_vector({})) == {}
     assert Profile.unpack("u2", Profile(uid="u2").pack()) == Profile(uid="u2")
+    # The fields a list shows, tabs and newlines in a title included (the packed form is tab-separated).
+    shown = {"title": "Banjir\tbandang\n di Garut", "tags": ["banjir"], "published_at": "2026-01-02T03:04:05+07:00"}
+    assert Profile.unpack("u3", Profile(uid="u3", fields=shown).pack()).fields == shown
+    # A profile cached before fields were kept still reads, with none.
+    old = "\t".join(Profile(uid="u4", names=["kpu"]).pack().split("\t")[:4])
+    assert Profile.unpack("u4", old) == Profile(uid="u4", names=["kpu"])

@@ -187,6 +187,7 @@ def settle(*, es: Elasticsearch, names: IndexNames, article: dict[str, Any], rev
         vector=features.tfidf_vector(tv),
         names=features.extract_names(title, body),
         editor_uids=[p["uid"] for p in pinned],
+        fields={name: article.get(name) for name in _FIELDS},
     )
     return Settled(article, pinned, profile, sorted(set(pending_links)), sorted(set(pending_urls)))
 
@@ -420,7 +421,16 @@ def candidates(
     if article.get("newsroom"):
         in_room = {"bool": {"filter": filters, "must_not": must_not}}
         searches.append(("newsroom", {"query": in_room, "size": NEWSROOM_NEWEST, "sort": newest}))
-    linked = linked_lately(redis, names, article.get("newsroom"), before=cutoff if earlier_only else None)
+    # Not the article's own links: served, they are pinned anyway; as at publish time, an article dated to the
+    # day only has its own links before its cutoff (the end of its day), and they are what is being predicted.
+    own_links = set(profile.editor_uids)
+    linked = [
+        uid
+        for uid in linked_lately(
+            redis, names, article.get("newsroom"), before=cutoff if earlier_only else None, extra=len(own_links)
+        )
+        if uid not in own_links
+    ][:LINKED_LATELY]
     if linked:
         by_id = {"bool": {"filter": [*filters, {"ids": {"values": linked}}], "must_not": must_not}}
         searches.append(("linked", {"query": by_id, "size": len(linked)}))
@@ -428,22 +438,40 @@ def candidates(
         return []
     body: list[dict[str, Any]] = []
     for _, search in searches:
-        body += [{"index": names.articles}, {**search, "_source": {"includes": _FIELDS}, "track_total_hits": False}]
-    hits: dict[str, dict[str, Any]] = {}
+        # Ids and scores only: the fields come with the profiles (Profile.fields).
+        body += [{"index": names.articles}, {**search, "_source": False, "track_total_hits": False}]
+    scores: dict[str, float] = {}
     for (net, _), response in zip(searches, es.msearch(searches=body)["responses"], strict=True):
         if "error" in response:
             # A net that failed (shards away) would leave a worse list stored as if whole: retried instead.
             raise TransientIndexError(f"related candidates by {net}: {str(response['error'])[:300]}")
         for hit in response["hits"]["hits"]:
-            hits.setdefault(hit["_id"], hit)
-    if not hits:
+            scores.setdefault(hit["_id"], hit.get("_score") or 0.0)
+    if not scores:
         return []
     linked_rank = {uid: rank for rank, uid in enumerate(linked)}
-    profiles = load_profiles(es=es, names=names, redis=redis, uids=list(hits))
+    profiles = load_profiles(es=es, names=names, redis=redis, uids=list(scores))
+    shown = _fields_of(es=es, names=names, profiles=profiles, uids=list(scores))
     return [
-        features.Candidate(h["_source"], h.get("_score") or 0.0, profiles.get(uid), linked_rank.get(uid))
-        for uid, h in hits.items()
+        features.Candidate(shown[uid], score, profiles.get(uid), linked_rank.get(uid))
+        for uid, score in scores.items()
+        if uid in shown
     ]
+
+
+def _fields_of(
+    *, es: Elasticsearch, names: IndexNames, profiles: dict[str, features.Profile], uids: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Each candidate's fields: from its profile, else read from the article (a profile from before fields
+    were kept, one read from the related document, or none yet). Not written back to the cache: the
+    article's own related task may be caching a newer revision's profile at the same moment."""
+    shown = {uid: p.fields for uid, p in profiles.items() if p.fields}
+    missing = [uid for uid in uids if uid not in shown]
+    if missing:
+        for doc in es.mget(index=names.articles, ids=missing, source_includes=_FIELDS)["docs"]:
+            if doc.get("found"):
+                shown[doc["_id"]] = doc["_source"]
+    return shown
 
 
 def _linked_key(names: IndexNames, newsroom: str) -> str:
@@ -463,14 +491,17 @@ def record_links(redis: Redis | None, names: IndexNames, article: dict[str, Any]
         pipe.execute()
 
 
-def linked_lately(redis: Redis | None, names: IndexNames, newsroom: str | None, *, before: str | None) -> list[str]:
-    """The stories the newsroom's editors linked most lately (by articles published before `before`)."""
+def linked_lately(
+    redis: Redis | None, names: IndexNames, newsroom: str | None, *, before: str | None, extra: int = 0
+) -> list[str]:
+    """The LINKED_LATELY (+ extra) stories the newsroom's editors linked most lately, by articles published
+    before `before`."""
     if redis is None or not newsroom:
         return []
     when = features.parse_time(before)
     upper = f"({when.timestamp()}" if when else "+inf"  # linked by articles published strictly before it
     found: list[bytes | str] = redis.zrevrangebyscore(  # type: ignore[assignment]
-        _linked_key(names, newsroom), upper, "-inf", start=0, num=LINKED_LATELY
+        _linked_key(names, newsroom), upper, "-inf", start=0, num=LINKED_LATELY + extra
     )
     return [u.decode() if isinstance(u, bytes) else u for u in found]
 

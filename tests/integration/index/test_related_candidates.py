@@ -108,6 +108,11 @@ def test_candidates_hold_what_editors_linked_lately_though_it_shares_no_word(
     by_uid = _candidates(es, names, redis, article, earlier_only=False)
     assert target.uid in by_uid
     assert by_uid[target.uid].linked_rank is not None and by_uid[target.uid].first_score == 0.0
+    # Nor does a story's own link make it a candidate: served, it is pinned; as at publish time, an article
+    # dated to the day only would find its own link before its cutoff (the end of its day).
+    own = features.Profile(uid=article["uid"], editor_uids=[target.uid])
+    found = lists.candidates(es=es, names=names, article=article, profile=own, redis=redis)
+    assert target.uid not in {c.source["uid"] for c in found}
     # As at publish time, a story published before the link was made cannot have it from this net.
     earlier = {**article, "published_at": (now - timedelta(hours=2, minutes=30)).isoformat()}
     assert target.uid not in _candidates(es, names, redis, earlier, earlier_only=True)
