@@ -293,8 +293,7 @@ def compute_related(
         # so the caller's follow-ups (the neighbours' refreshes, a purge) happen; each is idempotent.
         log.info("related.superseded", article_id=uid)
         return doc
-    cache_profile(redis, names, settled.profile)
-    record_links(redis, names, article, settled.profile.editor_uids)
+    keep_for_lists(redis, names, settled)
     # A withdrawal can land while this list was being computed; the withdrawing task deletes the list
     # after its own write, so re-reading the status now closes the window from this side.
     current = es.options(ignore_status=404).get(index=names.articles, id=uid, source_includes=_VISIBILITY)
@@ -335,14 +334,20 @@ def profile_fields(settled: Settled) -> dict[str, Any]:
     }
 
 
+def keep_for_lists(redis: Redis | None, names: IndexNames, settled: Settled) -> None:
+    """What other articles' lists read of a settled article, in Redis: its profile, and the links its editors
+    made (the linked-lately net)."""
+    cache_profile(redis, names, settled.profile)
+    record_links(redis, names, settled.article, settled.profile.editor_uids)
+
+
 def store_profile(*, es: Elasticsearch, names: IndexNames, uid: str, redis: Redis | None = None) -> Settled | None:
     """Settle one article and store its profile without computing its list (the first pass of a rebuild)."""
     settled = _settle_current(es=es, names=names, uid=uid)
     if settled:
         fields = {"uid": uid, "newsroom": settled.article.get("newsroom"), **profile_fields(settled)}
         es.update(index=names.related, id=uid, doc=fields, doc_as_upsert=True)
-        cache_profile(redis, names, settled.profile)
-        record_links(redis, names, settled.article, settled.profile.editor_uids)
+        keep_for_lists(redis, names, settled)
     return settled
 
 
