@@ -111,8 +111,9 @@ def test_a_takedown_during_a_long_outage_reads_failed_and_a_repeat_takes_it_down
         wait_until(check, timeout=GONE_WITHIN, what=f"the victim gone from {what}")
 
     # The failed takedown waits as a dead letter; replaying it now is harmless (a newer revision is applied).
-    # Every letter is looked at: earlier fault tests on this stack's prefix may have left more than list_dead's
-    # default 20 before it (CI once had the victim's letter beyond them).
+    # Every letter is looked at and replayed: earlier fault tests on this stack's prefix, and neighbours' list
+    # refreshes that failed during the outage, may leave more than list_dead's default 20 or replay's default
+    # batch of 100 (CI once had the victim's letter beyond the first, and later over 100 letters to replay).
     with Connection(stack.settings.broker_url) as conn:
         letters = [
             d
@@ -120,7 +121,7 @@ def test_a_takedown_during_a_long_outage_reads_failed_and_a_repeat_takes_it_down
             if victim_uid in (d.article_ids or "")
         ]
         assert letters and letters[0].queue == stack.queues.index
-        deadletters.replay(connection=conn, prefix=stack.prefix)
+        deadletters.replay(connection=conn, prefix=stack.prefix, limit=10_000)
     wait_until(lambda: stack.dead_letters() == 0, timeout=30, what="the dead-letter queue drained")
     assert _state(client, victim["external_id"])["status"] == "withdrawn"
 

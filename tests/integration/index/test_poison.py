@@ -27,7 +27,7 @@ from tests.integration.index.conftest import get_doc, make_event, related_uids
 def _letters(broker: Connection, prefix: str, marker: str) -> list[deadletters.DeadLetter]:
     return [
         d
-        for d in deadletters.list_dead(connection=broker, prefix=prefix, limit=200)
+        for d in deadletters.list_dead(connection=broker, prefix=prefix, limit=10_000)
         if marker in (d.article_ids or "") or marker in d.body_preview
     ]
 

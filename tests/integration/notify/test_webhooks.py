@@ -321,7 +321,7 @@ def test_a_dead_letter_is_logged_lets_later_events_through_and_can_be_redelivere
     # Its message went to the dead-letter queue, where an operator sees it.
     def in_dead_letters() -> list[deadletters.DeadLetter]:
         with Connection(stack.broker_url) as conn:
-            letters = deadletters.list_dead(connection=conn, prefix=stack.prefix, limit=50)
+            letters = deadletters.list_dead(connection=conn, prefix=stack.prefix, limit=10_000)
         return [d for d in letters if d.task == TASK_WEBHOOK_DELIVER and published_id in d.body_preview]
 
     wait_until(in_dead_letters, timeout=20, what="the dead letter in its queue")
@@ -343,7 +343,7 @@ def test_a_dead_letter_is_logged_lets_later_events_through_and_can_be_redelivere
 
     # Replaying the dead letter from the queue (kabar dead-letters replay) finds it already delivered.
     with Connection(stack.broker_url) as conn:
-        replayed = deadletters.replay(connection=conn, prefix=stack.prefix)
+        replayed = deadletters.replay(connection=conn, prefix=stack.prefix, limit=10_000)
     assert any(d.task == TASK_WEBHOOK_DELIVER for d in replayed)
     time.sleep(2)
     assert len(hook.delivered()) == 2
