@@ -48,6 +48,21 @@ def test_profile_vectors_are_unit_length_and_rare_terms_weigh_more() -> None:
     assert len(many) == features.VECTOR_TERMS
 
 
+_vectors = st.dictionaries(st.text(min_size=1, max_size=6), st.floats(0, 1), max_size=40)
+
+
+@given(own=_vectors, others=st.lists(st.one_of(st.none(), _vectors), max_size=12))
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+def test_cosines_of_many_profiles_at_once_are_each_pairs_cosine(
+    own: dict[str, float], others: list[dict[str, float] | None]
+) -> None:
+    # Small vocabularies make shared terms, empty vectors and profiles-less candidates (None) common.
+    profiles = [Profile(uid=str(i), vector=v) if v is not None else None for i, v in enumerate(others)]
+    got = features.cosines(Profile(uid="me", vector=own), profiles)
+    want = [features.cosine(own, v) if v is not None else 0.0 for v in others]
+    assert got == pytest.approx(want, abs=1e-9)
+
+
 def test_names_are_capitalised_runs_not_sentence_starts() -> None:
     text = (
         "Presiden Joko Widodo meninjau Kota Bandung. Kemarin hujan deras. Menurut BMKG, Joko Widodo "

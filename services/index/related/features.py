@@ -62,6 +62,18 @@ class Profile:
     # them in the cache the first stage asks Elasticsearch for ids only (fetching ~200 documents' fields was
     # two thirds of its time). Empty in profiles stored before they were kept.
     fields: dict[str, Any] = field(default_factory=dict)
+    # The vector as arrays for `cosines`, made on first use; unpacked profiles are kept per worker process
+    # (lists._UNPACKED), so a recent story's arrays are made once, not once a list.
+    _hashed: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def hashed(self) -> tuple[np.ndarray, np.ndarray]:
+        """The terms' hashes, sorted, and their weights in the same order (hashes live in this process only)."""
+        if self._hashed is None:
+            keys = np.fromiter((hash(t) for t in self.vector), dtype=np.int64, count=len(self.vector))
+            weights = np.fromiter(self.vector.values(), dtype=np.float64, count=len(self.vector))
+            order = np.argsort(keys)
+            self._hashed = (keys[order], weights[order])
+        return self._hashed
 
     def pack(self) -> str:
         """One string for the hot profile cache (Redis): terms, weights, names, editors' links, fields."""
@@ -128,6 +140,28 @@ def unpack_vector(terms: str, weights: str) -> dict[str, float]:
 def cosine(a: dict[str, float], b: dict[str, float]) -> float:
     """Dot product of two unit vectors (what tfidf_vector returns), over the terms they share."""
     return sum([a[t] * b[t] for t in a.keys() & b.keys()])
+
+
+def cosines(own: Profile, others: list[Profile | None]) -> list[float]:
+    """`cosine` of one profile with each of many (0 for None) in a few array operations: ~200 candidates'
+    dict intersections in Python were half of a list's feature time."""
+    if not others:
+        return []
+    keys, weights = own.hashed()
+    parts = [p.hashed() if p is not None else (_NO_KEYS, _NO_WEIGHTS) for p in others]
+    their_keys = np.concatenate([k for k, _ in parts])
+    if not len(keys) or not len(their_keys):
+        return [0.0] * len(others)
+    their_weights = np.concatenate([w for _, w in parts])
+    owner = np.repeat(np.arange(len(others)), [len(k) for k, _ in parts])
+    at = np.minimum(np.searchsorted(keys, their_keys), len(keys) - 1)
+    shared = keys[at] == their_keys
+    products = np.where(shared, weights[at] * their_weights, 0.0)
+    return np.bincount(owner, weights=products, minlength=len(others)).tolist()
+
+
+_NO_KEYS = np.empty(0, dtype=np.int64)
+_NO_WEIGHTS = np.empty(0, dtype=np.float64)
 
 
 # ------------------------------------------------------------------------------------------------ names
@@ -259,7 +293,7 @@ NOT_LINKED = 100  # linked_rank of a candidate no editor linked lately
 
 def feature_rows(article: dict[str, Any], own: Profile, candidates: list[Candidate]) -> list[list[float]]:
     """One row of FEATURES per candidate, in the candidates' order."""
-    cos = [cosine(own.vector, c.profile.vector) if c.profile else 0.0 for c in candidates]
+    cos = cosines(own, [c.profile for c in candidates])
     cos_order = _ranks([-c for c in cos])
     best = max(cos, default=0.0) or 1.0
     top_first = max((c.first_score for c in candidates), default=0.0) or 1.0
