@@ -16,9 +16,11 @@ do; gold links come from the paragraph layout by the README rule (harness/relate
    - mlt: ElasticPress's related-posts query (more_like_this, max_query_terms 12) over the same index,
    with a bootstrap 95 % interval of kabar − tfidf R@5 pooled over the held-out outlets.
 3. Speed: ms per related list with the shipped model through lists.similar_articles, and the per-article
-   settle cost (links, cut, profile) paid once per revision.
+   settle cost (links, cut, profile) paid once per revision. With --filler N, measured again (same lists,
+   same run) after N articles of the unlinked corpora joined the newsrooms' archives: how list time grows
+   with what the first stage searches.
 
-    python -m bench.related_eval [--limit N] [--corpora ppw,indonews,...]
+    python -m bench.related_eval [--limit N] [--corpora ppw,indonews,...] [--filler N]
 """
 
 from __future__ import annotations
@@ -184,12 +186,19 @@ def main() -> None:
     parser.add_argument("--corpora", default=",".join(corpora.linked_corpus_names()))
     parser.add_argument("--limit", type=int, default=None, help="articles per corpus (quick runs)")
     parser.add_argument("--speed-sample", type=int, default=300)
+    parser.add_argument("--filler", type=int, default=0, help="then time lists again with N more articles")
     args = parser.parse_args()
     corpus_names = [c for c in args.corpora.split(",") if c]
     with linked_data.linked_under_temporary_prefix("eval", corpus_names=corpus_names, limit=args.limit) as loaded:
         es, redis, names, linked = loaded
         report(
-            es=es, redis=redis, names=names, linked=linked, corpus_names=corpus_names, speed_sample=args.speed_sample
+            es=es,
+            redis=redis,
+            names=names,
+            linked=linked,
+            corpus_names=corpus_names,
+            speed_sample=args.speed_sample,
+            filler=args.filler,
         )
 
 
@@ -201,6 +210,7 @@ def report(
     linked: linked_data.Linked,
     corpus_names: list[str],
     speed_sample: int,
+    filler: int = 0,
 ) -> None:
     docs = linked.docs
     print(
@@ -343,32 +353,54 @@ def report(
             )
     print_table(diffs, list(diffs[0]), title="R@5 gain over TF-IDF, bootstrap 95 % interval over source articles")
 
-    # 3. Speed of one list with the shipped model, through the serving path.
+    # 3. Speed of one list with the shipped model, through the serving path; with filler, again on a bigger
+    # archive, the same lists in the same run.
     model = ranker.shared()
     sample = list(gold)[:speed_sample]
+    speeds = [_list_speed(es, redis, names, linked, sample, model, archive=len(docs))]
+    if filler:
+        newsrooms = sorted({str(docs[uid]["newsroom"]) for uid in sample})
+        added = linked_data.add_filler(es=es, redis=redis, names=names, newsrooms=newsrooms, count=filler)
+        speeds.append(_list_speed(es, redis, names, linked, sample, model, archive=len(docs) + added))
+    for speed in speeds:
+        for metric in ("p50_ms", "p95_ms"):
+            emit(BENCH, f"list_{metric}", speed[metric], "ms", model=model.name, archive=speed["archive"])
+    settle_ms = round(1000 * linked.seconds["settle"] / max(len(docs), 1), 1)
+    emit(BENCH, "list_settle_ms_per_article", settle_ms, "ms", model=model.name)
+    print_table(speeds, list(speeds[0]), title="one related list (candidates, profiles, features, model)")
+    print(f"settling an article (links, cut, profile; once per revision): {settle_ms} ms")
+
+
+def _list_speed(
+    es: Elasticsearch,
+    redis: Redis,
+    names: IndexNames,
+    linked: linked_data.Linked,
+    sample: list[str],
+    model: ranker.Ranker,
+    *,
+    archive: int,
+) -> dict[str, Any]:
     timings = []
     for uid in sample:
         t0 = time.perf_counter()
         lists.similar_articles(
             es=es,
             names=names,
-            article=docs[uid],
+            article=linked.docs[uid],
             profile=linked.profiles.get(uid) or features.Profile(uid=uid),
             k=K,
             ranker=model,
             redis=redis,
         )
         timings.append((time.perf_counter() - t0) * 1000)
-    speed = {
+    return {
         "model": model.name,
+        "archive": archive,
         "lists": len(timings),
         "p50_ms": round(percentile(timings, 50), 1),
         "p95_ms": round(percentile(timings, 95), 1),
-        "settle_ms_per_article": round(1000 * linked.seconds["settle"] / max(len(docs), 1), 1),
     }
-    for metric in ("p50_ms", "p95_ms", "settle_ms_per_article"):
-        emit(BENCH, f"list_{metric}", speed[metric], "ms", model=model.name)
-    print_table([speed], list(speed), title="one related list (candidates, profiles, features, model)")
 
 
 if __name__ == "__main__":

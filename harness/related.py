@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import html
+import itertools
 import re
 import time
 import uuid
@@ -27,7 +28,7 @@ from elasticsearch import Elasticsearch, helpers
 from redis import Redis
 
 from harness.cleanup import drop_prefix
-from harness.corpus import upsert_event
+from harness.corpus import replay, upsert_event
 from services.index.indexing.backfill import apply_in_batches
 from services.index.related import features, lists
 from shared import corpora
@@ -153,11 +154,21 @@ def load_linked(
             outlet_of[event.uid] = outlet(raw, corpus)
             events.append(event)
     seconds["prepare"] = time.perf_counter() - t0
+    profiles = index_and_settle(es=es, redis=redis, names=names, events=events, seconds=seconds)
+    gold = _gold_links(raws)
+    docs = {h["_id"]: h["_source"] for h in helpers.scan(es, index=names.articles, query={"query": {"match_all": {}}})}
+    return Linked(docs, gold, corpus_of, outlet_of, profiles, seconds, {u for u, d in dated.items() if d})
+
+
+def index_and_settle(
+    *, es: Elasticsearch, redis: Redis, names: IndexNames, events: list[Any], seconds: dict[str, float]
+) -> dict[str, features.Profile]:
+    """Index events with the real indexer, then settle each article as the related workers would (links
+    resolved, titles cut, profile stored and cached); the two stages' seconds go into `seconds`."""
     t0 = time.perf_counter()
     apply_in_batches(es=es, store=StateStore(redis, names.prefix), names=names, events=events)
     es.indices.refresh(index=names.articles)
     seconds["index"] = time.perf_counter() - t0
-    gold = _gold_links(raws)
     t0 = time.perf_counter()
     profiles = {}
     for event in events:
@@ -166,8 +177,17 @@ def load_linked(
             profiles[event.uid] = settled.profile
     es.indices.refresh(index=f"{names.articles},{names.related}")
     seconds["settle"] = time.perf_counter() - t0
-    docs = {h["_id"]: h["_source"] for h in helpers.scan(es, index=names.articles, query={"query": {"match_all": {}}})}
-    return Linked(docs, gold, corpus_of, outlet_of, profiles, seconds, {u for u, d in dated.items() if d})
+    return profiles
+
+
+def add_filler(*, es: Elasticsearch, redis: Redis, names: IndexNames, newsrooms: list[str], count: int) -> int:
+    """Grow the newsrooms' archives (what a list's first stage searches) by `count` articles of the unlinked
+    corpora ('all', round again with fresh ids past its ~6,400), dealt round-robin, as flat text, indexed and
+    settled like the rest; returns how many."""
+    filler = itertools.islice(replay("all", tag=f"filler-{uuid.uuid4().hex[:6]}"), count)
+    events = [upsert_event(flat(raw), newsroom=newsrooms[n % len(newsrooms)]) for n, raw in enumerate(filler)]
+    index_and_settle(es=es, redis=redis, names=names, events=events, seconds={})
+    return len(events)
 
 
 @contextlib.contextmanager
