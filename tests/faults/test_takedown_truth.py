@@ -15,7 +15,7 @@ from kombu import Connection
 
 from services.index import deadletters
 from tests.faults.conftest import FaultStack, services_sh
-from tests.stack import Proc, start_api, wait_until
+from tests.stack import EVERY_DEAD_LETTER, Proc, start_api, wait_until
 
 # Well inside the freshness target's order of magnitude on two busy cores (the target is p95 2.5 s).
 GONE_WITHIN = 15.0
@@ -111,17 +111,17 @@ def test_a_takedown_during_a_long_outage_reads_failed_and_a_repeat_takes_it_down
         wait_until(check, timeout=GONE_WITHIN, what=f"the victim gone from {what}")
 
     # The failed takedown waits as a dead letter; replaying it now is harmless (a newer revision is applied).
-    # Every letter is looked at and replayed: earlier fault tests on this stack's prefix, and neighbours' list
-    # refreshes that failed during the outage, may leave more than list_dead's default 20 or replay's default
-    # batch of 100 (CI once had the victim's letter beyond the first, and later over 100 letters to replay).
+    # Every letter is looked at and replayed: earlier fault tests' letters, and neighbours' delayed list
+    # refreshes that died during the outage, once put the victim's letter past the first 20 and, later, over
+    # 100 letters in the queue.
     with Connection(stack.settings.broker_url) as conn:
         letters = [
             d
-            for d in deadletters.list_dead(connection=conn, prefix=stack.prefix, limit=10_000)
+            for d in deadletters.list_dead(connection=conn, prefix=stack.prefix, limit=EVERY_DEAD_LETTER)
             if victim_uid in (d.article_ids or "")
         ]
         assert letters and letters[0].queue == stack.queues.index
-        deadletters.replay(connection=conn, prefix=stack.prefix, limit=10_000)
+        deadletters.replay(connection=conn, prefix=stack.prefix, limit=EVERY_DEAD_LETTER)
     wait_until(lambda: stack.dead_letters() == 0, timeout=30, what="the dead-letter queue drained")
     assert _state(client, victim["external_id"])["status"] == "withdrawn"
 

@@ -9,7 +9,7 @@ from kombu import Connection
 from services.cli import main as kabar
 from services.index import deadletters
 from shared.messaging import Queues
-from tests.stack import Proc, wait_until
+from tests.stack import EVERY_DEAD_LETTER, Proc, wait_until
 
 
 def _depth(broker: Connection, queue: str) -> int:
@@ -19,7 +19,9 @@ def _depth(broker: Connection, queue: str) -> int:
 
 def _ours(broker: Connection, prefix: str, marker: str) -> list[deadletters.DeadLetter]:
     return [
-        d for d in deadletters.list_dead(connection=broker, prefix=prefix, limit=10_000) if marker in d.body_preview
+        d
+        for d in deadletters.list_dead(connection=broker, prefix=prefix, limit=EVERY_DEAD_LETTER)
+        if marker in d.body_preview
     ]
 
 
@@ -38,12 +40,12 @@ def test_poison_message_is_dead_lettered_and_replayable(
     assert _ours(broker, prefix, marker)
 
     monkeypatch.setenv("KABAR_PREFIX", prefix)
-    assert kabar(["dead-letters", "list", "--limit", "10000"]) == 0
+    assert kabar(["dead-letters", "list", "--limit", str(EVERY_DEAD_LETTER)]) == 0
     assert marker in capsys.readouterr().out
 
     # A quorum queue takes peeked messages back asynchronously: count once they are all back.
     depth = int(wait_until(lambda: _depth(broker, queues.dead_letter), timeout=10, what="peeked letters back"))
-    assert kabar(["dead-letters", "replay", "--limit", "10000"]) == 0
+    assert kabar(["dead-letters", "replay", "--limit", str(EVERY_DEAD_LETTER)]) == 0
     assert f"replayed {depth} dead letter(s)" in capsys.readouterr().out
     # Back on the index queue with its Celery headers, rejected again by the worker, dead once more.
     wait_until(lambda: _ours(broker, prefix, marker), timeout=20, what="replayed poison dead again")

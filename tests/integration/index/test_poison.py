@@ -22,12 +22,13 @@ from shared.events import Operation
 from shared.messaging import DELIVERY_LIMIT, Queues, declare_topology
 from shared.state import StateStore
 from tests.integration.index.conftest import get_doc, make_event, related_uids
+from tests.stack import EVERY_DEAD_LETTER
 
 
 def _letters(broker: Connection, prefix: str, marker: str) -> list[deadletters.DeadLetter]:
     return [
         d
-        for d in deadletters.list_dead(connection=broker, prefix=prefix, limit=10_000)
+        for d in deadletters.list_dead(connection=broker, prefix=prefix, limit=EVERY_DEAD_LETTER)
         if marker in (d.article_ids or "") or marker in d.body_preview
     ]
 

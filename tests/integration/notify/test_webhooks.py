@@ -35,6 +35,7 @@ from services.ingest.config import IngestSettings
 from shared.errors import PROBLEM_JSON
 from shared.messaging import TASK_WEBHOOK_DELIVER
 from shared.webhooks import signed_headers
+from tests.stack import EVERY_DEAD_LETTER
 
 MAX_ATTEMPTS = 3
 
@@ -321,7 +322,7 @@ def test_a_dead_letter_is_logged_lets_later_events_through_and_can_be_redelivere
     # Its message went to the dead-letter queue, where an operator sees it.
     def in_dead_letters() -> list[deadletters.DeadLetter]:
         with Connection(stack.broker_url) as conn:
-            letters = deadletters.list_dead(connection=conn, prefix=stack.prefix, limit=10_000)
+            letters = deadletters.list_dead(connection=conn, prefix=stack.prefix, limit=EVERY_DEAD_LETTER)
         return [d for d in letters if d.task == TASK_WEBHOOK_DELIVER and published_id in d.body_preview]
 
     wait_until(in_dead_letters, timeout=20, what="the dead letter in its queue")
@@ -343,7 +344,7 @@ def test_a_dead_letter_is_logged_lets_later_events_through_and_can_be_redelivere
 
     # Replaying the dead letter from the queue (kabar dead-letters replay) finds it already delivered.
     with Connection(stack.broker_url) as conn:
-        replayed = deadletters.replay(connection=conn, prefix=stack.prefix, limit=10_000)
+        replayed = deadletters.replay(connection=conn, prefix=stack.prefix, limit=EVERY_DEAD_LETTER)
     assert any(d.task == TASK_WEBHOOK_DELIVER for d in replayed)
     time.sleep(2)
     assert len(hook.delivered()) == 2
